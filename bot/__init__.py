@@ -1,0 +1,1 @@
+"""panbot's Slack side, wiring and command line."""

@@ -1,0 +1,1 @@
+"""Firewall client, detection rules, playbooks and enrichment: no Slack, no SQL."""

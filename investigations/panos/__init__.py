@@ -1,0 +1,1 @@
+"""The PAN-OS XML API: client, log parsing, typed events."""

@@ -1,0 +1,5 @@
+"""panbot's state: SQLAlchemy models, repositories and Alembic migrations."""
+
+from storage.db import Database, Session
+
+__all__ = ["Database", "Session"]
