@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from investigations.rules import RULE_IDS, Rule, rules_with_overrides
+
 RFC1918 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -62,30 +64,22 @@ class Settings(BaseSettings):
     http_port: int = Field(default=3000, ge=0, le=65535, validation_alias="PANBOT_HTTP_PORT")
 
     # Storage
-    database_url: str = Field(
-        default="sqlite:///panbot.db", validation_alias="PANBOT_DATABASE_URL"
-    )
+    database_url: str = Field(default="sqlite:///panbot.db", validation_alias="PANBOT_DATABASE_URL")
 
     # Firewall
     firewall_url: str | None = Field(default=None, validation_alias="PANBOT_FIREWALL_URL")
     firewall_api_key: SecretStr | None = Field(
         default=None, validation_alias="PANBOT_FIREWALL_API_KEY"
     )
-    firewall_username: str | None = Field(
-        default=None, validation_alias="PANBOT_FIREWALL_USERNAME"
-    )
+    firewall_username: str | None = Field(default=None, validation_alias="PANBOT_FIREWALL_USERNAME")
     firewall_password: SecretStr | None = Field(
         default=None, validation_alias="PANBOT_FIREWALL_PASSWORD"
     )
     firewall_verify_tls: bool | Path = Field(
         default=True, validation_alias="PANBOT_FIREWALL_VERIFY_TLS"
     )
-    firewall_timezone: str | None = Field(
-        default=None, validation_alias="PANBOT_FIREWALL_TIMEZONE"
-    )
-    firewall_timeout: float = Field(
-        default=30.0, gt=0, validation_alias="PANBOT_FIREWALL_TIMEOUT"
-    )
+    firewall_timezone: str | None = Field(default=None, validation_alias="PANBOT_FIREWALL_TIMEZONE")
+    firewall_timeout: float = Field(default=30.0, gt=0, validation_alias="PANBOT_FIREWALL_TIMEOUT")
 
     # Polling
     poll_interval: float = Field(default=60.0, gt=0, validation_alias="PANBOT_POLL_INTERVAL")
@@ -119,6 +113,23 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="PANBOT_AV_ENGINES"
     )
     log_level: str = Field(default="INFO", validation_alias="PANBOT_LOG_LEVEL")
+
+    # Detection rules: each query overridable (the defaults are the guide's filters)
+    rule_query_vulnerability: str | None = Field(
+        default=None, validation_alias="PANBOT_RULE_VULNERABILITY_QUERY"
+    )
+    rule_query_antivirus: str | None = Field(
+        default=None, validation_alias="PANBOT_RULE_ANTIVIRUS_QUERY"
+    )
+    rule_query_wildfire: str | None = Field(
+        default=None, validation_alias="PANBOT_RULE_WILDFIRE_QUERY"
+    )
+    rule_query_spyware: str | None = Field(
+        default=None, validation_alias="PANBOT_RULE_SPYWARE_QUERY"
+    )
+    rule_query_correlation: str | None = Field(
+        default=None, validation_alias="PANBOT_RULE_CORRELATION_QUERY"
+    )
 
     # Enrichment
     threatvault_api_key: SecretStr | None = Field(
@@ -165,7 +176,7 @@ class Settings(BaseSettings):
     @classmethod
     def _slack_ids(cls, value: list[str]) -> list[str]:
         for item in value:
-            if not item[:1] in {"U", "W", "S"} or not item.isalnum():
+            if item[:1] not in {"U", "W", "S"} or not item.isalnum():
                 raise ValueError(f"{item!r} is not a Slack user (U…/W…) or user-group (S…) ID")
         return value
 
@@ -195,8 +206,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
-    @field_validator("firewall_url", "slack_api_url", "threatvault_url", "wildfire_url",
-                     "virustotal_url", "nvd_url", "jvn_url")
+    @field_validator(
+        "firewall_url",
+        "slack_api_url",
+        "threatvault_url",
+        "wildfire_url",
+        "virustotal_url",
+        "nvd_url",
+        "jvn_url",
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None:
@@ -205,12 +223,23 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator(
+        "rule_query_vulnerability",
+        "rule_query_antivirus",
+        "rule_query_wildfire",
+        "rule_query_spyware",
+        "rule_query_correlation",
+    )
+    @classmethod
+    def _query(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or len(value) > 2000):
+            raise ValueError("must be a non-empty PAN-OS filter of at most 2000 characters")
+        return value
+
     @model_validator(mode="after")
     def _firewall_credentials(self) -> Settings:
         if self.firewall_username and self.firewall_password is None:
-            raise ValueError(
-                "PANBOT_FIREWALL_PASSWORD is required with PANBOT_FIREWALL_USERNAME"
-            )
+            raise ValueError("PANBOT_FIREWALL_PASSWORD is required with PANBOT_FIREWALL_USERNAME")
         return self
 
     @property
@@ -223,6 +252,15 @@ class Settings(BaseSettings):
     def firewall_zone(self) -> ZoneInfo | None:
         """The configured firewall zone, or None to trust `high_res_timestamp` then UTC."""
         return ZoneInfo(self.firewall_timezone) if self.firewall_timezone else None
+
+    def rules(self) -> tuple[Rule, ...]:
+        """The detection rules, with any configured query overrides."""
+        overrides = {
+            rule_id: query
+            for rule_id in RULE_IDS
+            if (query := getattr(self, f"rule_query_{rule_id}")) is not None
+        }
+        return rules_with_overrides(overrides)
 
     def require_for_run(self) -> None:
         """Check what `panbot run` needs beyond what every command needs."""

@@ -7,7 +7,7 @@ Every datetime is stored as UTC. SQLite hands timezone-aware columns back naive;
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -64,7 +64,10 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+    }
 
 
 class EventRow(Base):
@@ -123,6 +126,7 @@ class AlertRow(Base):
     closed_by: Mapped[str | None] = mapped_column(String(32))
     closed_at: Mapped[datetime | None]
     last_reminded_at: Mapped[datetime | None]
+    investigated_at: Mapped[datetime | None]  # the automatic investigation's result is queued
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -135,7 +139,7 @@ class PollCursor(Base):
     rule: Mapped[str] = mapped_column(String(64), primary_key=True)
     firewall: Mapped[str] = mapped_column(String(256), primary_key=True)
     watermark: Mapped[datetime]  # newest receive_time stored
-    seen: Mapped[dict[str, Any]]  # {"keys": ["serial/seqno", ...]} stored at the watermark
+
     last_poll_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -168,7 +172,10 @@ class AuditRow(Base):
     """Append-only: who did what, when. Never updated, never deleted."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_host", "host"), Index("ix_audit_log_alert_id", "alert_id"))
+    __table_args__ = (
+        Index("ix_audit_log_host", "host"),
+        Index("ix_audit_log_alert_id", "alert_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 19:53:17.713648
+Create Date: 2026-11-25
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.models
-
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -46,6 +45,7 @@ def upgrade() -> None:
         sa.Column("closed_by", sa.String(length=32), nullable=True),
         sa.Column("closed_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("last_reminded_at", storage.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("investigated_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
@@ -78,7 +78,6 @@ def upgrade() -> None:
         sa.Column("rule", sa.String(length=64), nullable=False),
         sa.Column("firewall", sa.String(length=256), nullable=False),
         sa.Column("watermark", storage.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("seen", sa.JSON(), nullable=False),
         sa.Column("last_poll_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("last_success_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),

@@ -1,0 +1,119 @@
+"""Store one page of matching logs: new events, new or joined alerts, outbox rows, cursor.
+
+All of it happens in the caller's transaction, so a crash leaves either the whole
+page stored with the cursor moved, or nothing: a re-read then stores it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.config import Network
+from investigations.grouping import GROUPING_WINDOW, grouping_key
+from investigations.network import direction_words, our_host_and_other
+from investigations.panos.events import Event
+from investigations.rules import Rule
+from storage import Session, alerts, cursors, events, outbox
+from storage.alerts import NewAlert
+
+
+@dataclass
+class IngestResult:
+    """What one page changed."""
+
+    read: int = 0
+    stored: int = 0
+    alerts_opened: list[int] = field(default_factory=list)
+    alerts_joined: list[int] = field(default_factory=list)
+    newest: datetime | None = None
+
+
+def alert_facts(event: Event, networks: Sequence[Network]) -> dict[str, Any]:
+    """The first event as the parent message shows it, plus its direction in plain words."""
+    facts = event.model_dump(mode="json", exclude_none=True)
+    facts["direction_words"] = direction_words(event, networks).value
+    return facts
+
+
+def ingest_page(
+    session: Session,
+    *,
+    rule: Rule,
+    firewall: str,
+    page: Sequence[Event],
+    networks: Sequence[Network],
+    channel: str | None,
+) -> IngestResult:
+    """Store a page of a rule's matches; group new events into alerts; queue Slack messages."""
+    result = IngestResult(read=len(page))
+    if not page:
+        return result
+    inserted = events.insert_new(
+        session,
+        [
+            events.NewEvent(
+                serial=e.serial,
+                log_type=e.log_type.value,
+                seqno=e.seqno,
+                rule=rule.id,
+                receive_time=e.receive_time,
+                src=e.src,
+                dst=e.dst,
+                data=e.model_dump(mode="json", exclude_none=True),
+            )
+            for e in page
+        ],
+    )
+    result.stored = len(inserted)
+    result.newest = max(e.receive_time for e in page)
+
+    # Group in memory first: a burst of thousands of logs becomes a few alert writes.
+    groups: dict[str, list[tuple[Event, int]]] = {}
+    hosts: dict[str, tuple[str | None, str | None]] = {}
+    for event in sorted(page, key=lambda e: (e.receive_time, e.seqno)):
+        row_id = inserted.pop(event.key, None)
+        if row_id is None:
+            continue  # already stored by an earlier poll
+        host, other = our_host_and_other(event, networks)
+        key = grouping_key(rule.id, event, host)
+        groups.setdefault(key, []).append((event, row_id))
+        hosts.setdefault(key, (host, other))
+
+    for key, members in groups.items():
+        first_event = members[0][0]
+        last_seen = members[-1][0].receive_time
+        joinable = alerts.find_joinable(session, key, first_event.receive_time, GROUPING_WINDOW)
+        if joinable is not None:
+            alerts.bump(session, joinable.id, len(members), last_seen)
+            events.attach_to_alert(session, [row_id for _, row_id in members], joinable.id)
+            outbox.enqueue_update(session, joinable.id)
+            result.alerts_joined.append(joinable.id)
+            continue
+        host, other = hosts[key]
+        alert = alerts.create(
+            session,
+            NewAlert(
+                rule=rule.id,
+                group_key=key,
+                host=host,
+                other=other,
+                severity=first_event.severity,
+                threat_name=first_event.threat_name or first_event.object_name,
+                threat_id=first_event.threat_id or first_event.object_id,
+                firewall=first_event.device_name or first_event.serial,
+                first_seen=first_event.receive_time,
+                last_seen=last_seen,
+                count=len(members),
+                facts=alert_facts(first_event, networks),
+                slack_channel=channel,
+            ),
+        )
+        events.attach_to_alert(session, [row_id for _, row_id in members], alert.id)
+        outbox.enqueue_parent(session, alert.id)
+        result.alerts_opened.append(alert.id)
+
+    cursors.advance(session, rule.id, firewall, result.newest)
+    return result

@@ -1,0 +1,273 @@
+"""Drain the outbox into Slack: parents, thread replies and parent updates.
+
+A row is marked sent only after Slack confirms it, and the parent's `ts` is stored in
+the same transaction; a crash between Slack's answer and that commit is the one
+window in which a message can be posted twice (Slack has no idempotency key).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.clock import Clock
+from bot.metrics import Metrics
+from bot.views.model import SlackMessage
+from storage import Database, alerts, outbox
+from storage.models import AlertRow, OutboxRow
+
+log = logging.getLogger(__name__)
+
+# Errors Slack will give again however often we retry: the row is kept as failed.
+PERMANENT_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "too_many_attachments",
+        "cant_update_message",
+        "message_not_found",
+        "edit_window_closed",
+        "invalid_arguments",
+    }
+)
+# Errors that mean the configuration is wrong: retried with backoff, and shown in health.
+CONFIG_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "restricted_action",
+    }
+)
+
+
+class Renderer(Protocol):
+    """Turns stored state into Slack messages at send time (so they show the latest state)."""
+
+    def parent(self, alert: AlertRow) -> SlackMessage: ...
+
+    def reply(self, alert: AlertRow, payload: dict[str, Any]) -> SlackMessage: ...
+
+
+@dataclass(frozen=True)
+class ChannelProblem:
+    channel: str
+    error: str
+
+
+class Notifier:
+    """Sends due outbox rows, paced to Slack's one message per second per channel."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        client: WebClient,
+        channel: str,
+        renderer: Renderer,
+        clock: Clock,
+        metrics: Metrics,
+        min_interval: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._channel = channel
+        self._renderer = renderer
+        self._clock = clock
+        self._metrics = metrics
+        self._min_interval = min_interval
+        self._sleep = sleep
+        self._last_post: dict[str, float] = {}
+        self._joined: set[str] = set()
+        self._lock = threading.Lock()
+        self.channel_problem: ChannelProblem | None = None
+
+    def drain(self, budget: float = 20.0) -> int:
+        """Send due rows until none is left, Slack asks us to wait, or `budget` seconds pass."""
+        deadline = time.monotonic() + budget
+        sent = 0
+        with self._lock:
+            while time.monotonic() < deadline:
+                with self._db.session() as session:
+                    rows = outbox.due(session, self._clock(), limit=20)
+                    session.expunge_all()
+                if not rows:
+                    break
+                progressed = False
+                for row in rows:
+                    status = self._send(row)
+                    if status == "sent":
+                        sent += 1
+                        progressed = True
+                    elif status == "ratelimited":
+                        return sent
+                    if time.monotonic() >= deadline:
+                        break
+                if not progressed:
+                    break
+            with self._db.session() as session:
+                self._metrics.outbox_pending.set(outbox.counts(session).get(outbox.PENDING, 0))
+        return sent
+
+    def _send(self, row: OutboxRow) -> str:
+        with self._db.session() as session:
+            alert = alerts.get(session, row.alert_id) if row.alert_id is not None else None
+            if alert is not None:
+                session.expunge(alert)
+        if alert is None:
+            with self._db.session() as session:
+                outbox.mark_failed(session, row.id, "alert not found")
+            return "failed"
+        channel = alert.slack_channel or self._channel
+        try:
+            if row.kind == outbox.PARENT:
+                return self._send_parent(row, alert, channel)
+            if alert.slack_ts is None:
+                # The parent is not posted yet: a reply waits; an update is moot, because
+                # the parent renders the alert's state when it is sent.
+                with self._db.session() as session:
+                    if row.kind == outbox.UPDATE:
+                        outbox.mark_sent(session, row.id, None, self._clock())
+                        return "sent"
+                    outbox.defer(session, row.id, self._clock() + timedelta(seconds=2))
+                return "deferred"
+            if row.kind == outbox.UPDATE:
+                message = self._renderer.parent(alert)
+                self._call(
+                    channel,
+                    "chat_update",
+                    ts=alert.slack_ts,
+                    text=message.text,
+                    blocks=message.blocks,
+                )
+                ts = alert.slack_ts
+            else:
+                message = self._renderer.reply(alert, row.payload)
+                response = self._call(
+                    channel,
+                    "chat_postMessage",
+                    thread_ts=alert.slack_ts,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                ts = str(response.get("ts"))
+            with self._db.session() as session:
+                outbox.mark_sent(session, row.id, ts, self._clock())
+        except SlackApiError as exc:
+            return self._on_api_error(row, exc)
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            self._retry(row, f"network error: {type(exc).__name__}")
+            return "error"
+        self._metrics.messages_sent.labels(row.kind).inc()
+        return "sent"
+
+    def _send_parent(self, row: OutboxRow, alert: AlertRow, channel: str) -> str:
+        if alert.slack_ts is not None:  # posted before a crash lost the row's own update
+            with self._db.session() as session:
+                outbox.mark_sent(session, row.id, alert.slack_ts, self._clock())
+            return "sent"
+        message = self._renderer.parent(alert)
+        response = self._call(
+            channel,
+            "chat_postMessage",
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        ts = str(response["ts"])
+        with self._db.session() as session:
+            alerts.set_slack_ts(session, alert.id, str(response.get("channel") or channel), ts)
+            outbox.mark_sent(session, row.id, ts, self._clock())
+        self._metrics.messages_sent.labels(row.kind).inc()
+        return "sent"
+
+    def _call(self, channel: str, method: str, **kwargs: Any) -> Any:
+        if method == "chat_postMessage":
+            self._pace(channel)
+        try:
+            response = getattr(self._client, method)(channel=channel, **kwargs)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "not_in_channel" and channel not in self._joined:
+                self._join(channel)
+                response = getattr(self._client, method)(channel=channel, **kwargs)
+            else:
+                raise
+        self.channel_problem = None
+        return response
+
+    def _join(self, channel: str) -> None:
+        """Join a public channel the bot is not in; a private one needs an invitation."""
+        self._client.conversations_join(channel=channel)
+        self._joined.add(channel)
+        log.info("joined channel %s to post alerts", channel)
+
+    def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = self._min_interval - (time.monotonic() - last)
+            if wait > 0:
+                self._sleep(wait)
+        self._last_post[channel] = time.monotonic()
+
+    def _on_api_error(self, row: OutboxRow, exc: SlackApiError) -> str:
+        error = str(exc.response.get("error") or "unknown_error")
+        status = exc.response.status_code
+        if status == 429 or error == "ratelimited":
+            self._metrics.slack_429.inc()
+            retry_after = _retry_after(exc)
+            with self._db.session() as session:
+                outbox.defer(session, row.id, self._clock() + timedelta(seconds=retry_after))
+            log.info("Slack rate limit: waiting %.0f s", retry_after)
+            return "ratelimited"
+        self._metrics.messages_failed.labels(row.kind, error).inc()
+        if error in PERMANENT_ERRORS:
+            with self._db.session() as session:
+                outbox.mark_failed(session, row.id, f"slack: {error}")
+            log.error("Slack refused outbox row %d (%s) for good: %s", row.id, row.kind, error)
+            return "failed"
+        if error in CONFIG_ERRORS:
+            channel = self._channel
+            if self.channel_problem is None or self.channel_problem.error != error:
+                log.error("cannot post to Slack channel %s: %s", channel, error)
+            self.channel_problem = ChannelProblem(channel, error)
+        self._retry(row, f"slack: {error}")
+        return "error"
+
+    def _retry(self, row: OutboxRow, error: str) -> None:
+        self._metrics.messages_failed.labels(row.kind, error.split(":", maxsplit=1)[0]).inc()
+        with self._db.session() as session:
+            outbox.retry_later(
+                session, row.id, self._clock() + outbox.backoff(row.attempts + 1), error
+            )
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = getattr(exc.response, "headers", {}) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            values = value if isinstance(value, list) else [value]
+            try:
+                return max(1.0, float(values[0]))
+            except (TypeError, ValueError):
+                break
+    return 30.0

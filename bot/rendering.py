@@ -1,0 +1,131 @@
+"""Turn stored alerts and outbox payloads into the views' plain data, then into messages.
+
+The outbox stores *what* to say (an alert id, a catalog key, a finding); this module
+renders it when it is sent, so a parent always shows the alert's latest state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from bot.i18n import Catalog
+from bot.views.alert import alert_parent
+from bot.views.finding import finding_reply
+from bot.views.model import AlertCard, Direction, IsolationState, SlackMessage, Verdict
+from bot.views.thread import thread_note
+from investigations.finding import Finding, Message
+from storage import Database, hosts
+from storage.models import AlertRow
+
+# Outbox reply payload types.
+NOTE = "note"
+FINDING = "finding"
+RAW = "message"
+
+
+def note_payload(key: str, **params: str | int | float) -> dict[str, Any]:
+    """An outbox payload for a short line in the thread."""
+    return {"type": NOTE, "key": key, "params": params}
+
+
+def finding_payload(finding: Finding) -> dict[str, Any]:
+    """An outbox payload for an investigation's result."""
+    return {"type": FINDING, "finding": finding.model_dump(mode="json")}
+
+
+def message_payload(message: SlackMessage) -> dict[str, Any]:
+    """An outbox payload for a message already rendered (e.g. an approval prompt)."""
+    return {"type": RAW, "text": message.text, "blocks": message.blocks}
+
+
+def _time(value: object) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def alert_card(alert: AlertRow, host_state: hosts.HostState | None = None) -> AlertCard:
+    """The parent message's data for one stored alert."""
+    facts = alert.facts
+    ours_is_src = alert.host is not None and alert.host == facts.get("src")
+    user = facts.get("srcuser") if ours_is_src else facts.get("dstuser")
+    name = facts.get("src_host") if ours_is_src else facts.get("dst_host")
+    time = _time(facts.get("time_generated")) or alert.first_seen
+    isolation = host_state.isolation_state if host_state else None
+    patched = host_state.patched_for if host_state else ()
+    cves = tuple(facts.get("cves") or ())
+    evidence_count = facts.get("evidence_count")
+    return AlertCard(
+        alert_id=alert.id,
+        rule=alert.rule,
+        time=time,
+        state=cast("Any", alert.state),
+        threat_name=alert.threat_name,
+        threat_id=alert.threat_id,
+        severity=alert.severity,
+        action=facts.get("action"),
+        our_host=alert.host,
+        other_side=alert.other,
+        direction=cast(Direction, facts.get("direction_words") or "unknown"),
+        application=facts.get("app"),
+        firewall=alert.firewall,
+        count=max(1, alert.count),
+        first_seen=alert.first_seen,
+        last_seen=alert.last_seen,
+        host_names=(name,) if name else (),
+        host_users=(user,) if user else (),
+        cves=cves,
+        sender=facts.get("sender"),
+        subject=facts.get("subject"),
+        recipient=facts.get("recipient"),
+        file_name=facts.get("file_name")
+        or (facts.get("misc") if alert.rule in ("antivirus", "wildfire") else None),
+        file_type=facts.get("filetype"),
+        file_hash=facts.get("file_digest"),
+        file_verdict=facts.get("verdict"),
+        corr_object=facts.get("object_name"),
+        corr_summary=facts.get("evidence"),
+        evidence_count=int(evidence_count) if isinstance(evidence_count, int) else None,
+        acked_by=alert.acked_by,
+        acked_at=alert.acked_at,
+        assignee=alert.assignee,
+        host_patched_for=patched,
+        monitored_until=host_state.monitored_until if host_state else None,
+        isolation_state=cast("IsolationState | None", isolation),
+        verdict=cast("Verdict | None", alert.verdict),
+        closed_by=alert.closed_by,
+        closed_at=alert.closed_at,
+        patched_note=bool(cves) and all(c in patched for c in cves),
+    )
+
+
+class AlertRenderer:
+    """The notifier's renderer: reads host state, builds the views."""
+
+    def __init__(self, catalog: Catalog, db: Database) -> None:
+        self._catalog = catalog
+        self._db = db
+
+    def card(self, alert: AlertRow) -> AlertCard:
+        state = None
+        if alert.host:
+            with self._db.session() as session:
+                state = hosts.state(session, alert.host, alert.id)
+        return alert_card(alert, state)
+
+    def parent(self, alert: AlertRow) -> SlackMessage:
+        return alert_parent(self.card(alert), self._catalog)
+
+    def reply(self, alert: AlertRow, payload: dict[str, Any]) -> SlackMessage:
+        kind = payload.get("type")
+        if kind == FINDING:
+            finding = Finding.model_validate(payload["finding"])
+            return finding_reply(finding, self._catalog, alert.id)
+        if kind == RAW:
+            return SlackMessage(text=str(payload["text"]), blocks=list(payload["blocks"]))
+        message = Message(key=str(payload["key"]), params=dict(payload.get("params") or {}))
+        return thread_note(message, self._catalog)

@@ -1,0 +1,119 @@
+"""The threat signatures the simulator's scenarios use, as `show threat id` reports them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """One threat signature: id, name and what the firewall's content knows about it."""
+
+    tid: str
+    name: str
+    subtype: str  # vulnerability, virus, spyware, wildfire
+    category: str  # PAN-OS thr_category
+    severity: str
+    default_action: str
+    cves: tuple[str, ...] = ()
+    vendor_ids: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def threatid(self) -> str:
+        """Return the log's <threatid> text: "Name(id)"."""
+        return f"{self.name}({self.tid})"
+
+
+IE_MEMORY_CORRUPTION = Signature(
+    tid="37383",
+    name="Microsoft Internet Explorer Memory Corruption Vulnerability",
+    subtype="vulnerability",
+    category="code-execution",
+    severity="critical",
+    default_action="alert",
+    cves=("CVE-2015-0036",),
+    vendor_ids=("MS15-009",),
+    description=(
+        "A memory corruption vulnerability exists in Microsoft Internet Explorer. A remote "
+        "attacker can execute arbitrary code when the victim visits a crafted web page."
+    ),
+)
+MAIL_VIRUS = Signature(
+    tid="219723564",
+    name="Virus/Win32.WGeneric.bxqzke",
+    subtype="virus",
+    category="virus",
+    severity="medium",
+    default_action="reset-both",
+    description="Antivirus signature for a generic Windows trojan delivered as a mail attachment.",
+)
+WIRELURKER_C2 = Signature(
+    tid="14978",
+    name="WireLurker Command and Control Traffic",
+    subtype="spyware",
+    category="command-and-control",
+    severity="critical",
+    default_action="alert",
+    description=(
+        "This signature detects command-and-control traffic of the WireLurker malware, which "
+        "infects OS X hosts and the iOS devices connected to them."
+    ),
+)
+WILDFIRE_SCRIPT = Signature(
+    tid="52260",
+    name="Windows JScript File",
+    subtype="wildfire",
+    category="malicious",
+    severity="high",
+    default_action="alert",
+)
+LOG4J_RCE = Signature(
+    tid="91991",
+    name="Apache Log4j Remote Code Execution Vulnerability",
+    subtype="vulnerability",
+    category="code-execution",
+    severity="critical",
+    default_action="reset-both",
+    cves=("CVE-2021-44228",),
+    description="Remote code execution through JNDI lookups in Apache Log4j 2.",
+)
+DIRECTORY_TRAVERSAL = Signature(
+    tid="30844",
+    name="HTTP Directory Traversal Vulnerability",
+    subtype="vulnerability",
+    category="info-leak",
+    severity="high",
+    default_action="reset-both",
+    description="An attempt to read files outside the web root with ../ sequences.",
+)
+SMTP_VIRUS = Signature(
+    tid="219723999",
+    name="Virus/Win32.WGeneric.cqvnpt",
+    subtype="virus",
+    category="virus",
+    severity="medium",
+    default_action="reset-both",
+)
+SUSPICIOUS_DNS = Signature(
+    tid="109010001",
+    name="Suspicious DNS Query (generic:update-check.example.net)",
+    subtype="spyware",
+    category="dns-c2",
+    severity="medium",
+    default_action="sinkhole",
+)
+
+SIGNATURES: dict[str, Signature] = {
+    s.tid: s
+    for s in (
+        IE_MEMORY_CORRUPTION,
+        MAIL_VIRUS,
+        WIRELURKER_C2,
+        WILDFIRE_SCRIPT,
+        LOG4J_RCE,
+        DIRECTORY_TRAVERSAL,
+        SMTP_VIRUS,
+        SUSPICIOUS_DNS,
+    )
+}

@@ -1,0 +1,132 @@
+"""Alerts: a group of events with one Slack parent and its thread."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import AlertRow, utcnow
+
+OPEN = "open"
+ACKNOWLEDGED = "acknowledged"
+CLOSED = "closed"
+ACTIVE_STATES = (OPEN, ACKNOWLEDGED)
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    rule: str
+    group_key: str
+    host: str | None
+    other: str | None
+    severity: str | None
+    threat_name: str | None
+    threat_id: str | None
+    firewall: str | None
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    facts: dict[str, Any]
+    slack_channel: str | None
+
+
+def find_joinable(
+    session: Session, group_key: str, seen_at: datetime, window: timedelta
+) -> AlertRow | None:
+    """The active alert a new event with this key joins: same key, opened within the window."""
+    return session.scalars(
+        select(AlertRow)
+        .where(
+            AlertRow.group_key == group_key,
+            AlertRow.state.in_(ACTIVE_STATES),
+            AlertRow.first_seen >= seen_at - window,
+        )
+        .order_by(AlertRow.first_seen.desc())
+        .limit(1)
+    ).first()
+
+
+def create(session: Session, new: NewAlert) -> AlertRow:
+    """Insert a new open alert and return it with its id."""
+    row = AlertRow(
+        rule=new.rule,
+        group_key=new.group_key,
+        host=new.host,
+        other=new.other,
+        state=OPEN,
+        severity=new.severity,
+        threat_name=new.threat_name,
+        threat_id=new.threat_id,
+        firewall=new.firewall,
+        first_seen=new.first_seen,
+        last_seen=new.last_seen,
+        count=new.count,
+        facts=new.facts,
+        slack_channel=new.slack_channel,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def bump(session: Session, alert_id: int, added: int, last_seen: datetime) -> None:
+    """Add repeats to an alert: its count grows, last seen moves forward (never back)."""
+    session.execute(
+        update(AlertRow)
+        .where(AlertRow.id == alert_id)
+        .values(
+            count=AlertRow.count + added,
+            last_seen=case((AlertRow.last_seen < last_seen, last_seen), else_=AlertRow.last_seen),
+            updated_at=utcnow(),
+        )
+    )
+
+
+def get(session: Session, alert_id: int) -> AlertRow | None:
+    return session.get(AlertRow, alert_id)
+
+
+def set_slack_ts(session: Session, alert_id: int, channel: str, ts: str) -> None:
+    """Record the parent message's identity; only the first post counts."""
+    session.execute(
+        update(AlertRow)
+        .where(AlertRow.id == alert_id, AlertRow.slack_ts.is_(None))
+        .values(slack_channel=channel, slack_ts=ts)
+    )
+
+
+def by_slack_ts(session: Session, channel: str, ts: str) -> AlertRow | None:
+    return session.scalars(
+        select(AlertRow).where(AlertRow.slack_channel == channel, AlertRow.slack_ts == ts)
+    ).first()
+
+
+def open_by_state(session: Session) -> dict[str, int]:
+    """How many alerts are in each active state."""
+    rows = session.execute(
+        select(AlertRow.state, func.count())
+        .where(AlertRow.state.in_(ACTIVE_STATES))
+        .group_by(AlertRow.state)
+    )
+    return {state: int(n) for state, n in rows}
+
+
+def for_host(session: Session, host: str, limit: int = 20) -> list[AlertRow]:
+    """The host's alerts, newest first."""
+    return list(
+        session.scalars(
+            select(AlertRow)
+            .where(AlertRow.host == host)
+            .order_by(AlertRow.first_seen.desc(), AlertRow.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def all_for_rule(session: Session, rule: str) -> Sequence[AlertRow]:
+    return list(session.scalars(select(AlertRow).where(AlertRow.rule == rule)))

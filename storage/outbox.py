@@ -1,0 +1,134 @@
+"""The outbox: Slack messages are rows first and sent second.
+
+A row is marked sent only after Slack confirms it. A parent has the dedupe key
+`parent:<alert id>`, so an alert can never have two parent rows; an update row is
+coalesced while one is still pending, since it renders the alert's state at send time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxRow, utcnow
+from storage.upsert import dialect_insert
+
+PARENT = "parent"
+REPLY = "reply"
+UPDATE = "update"
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    *,
+    alert_id: int | None,
+    payload: dict[str, Any],
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Add a message to send; return False when its dedupe key is already queued or sent."""
+    statement = (
+        dialect_insert(session, OutboxRow)
+        .values(
+            kind=kind,
+            alert_id=alert_id,
+            payload=payload,
+            dedupe_key=dedupe_key,
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=not_before or utcnow(),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxRow.id)
+    )
+    # RETURNING, not rowcount: the ORM's INSERT reports -1 rows on some drivers.
+    return session.execute(statement).first() is not None
+
+
+def enqueue_parent(session: Session, alert_id: int) -> bool:
+    """Queue the alert's parent message (once per alert, ever)."""
+    return enqueue(
+        session, PARENT, alert_id=alert_id, payload={}, dedupe_key=f"{PARENT}:{alert_id}"
+    )
+
+
+def enqueue_update(session: Session, alert_id: int) -> bool:
+    """Queue a refresh of the alert's parent unless one is already waiting."""
+    waiting = session.scalar(
+        select(OutboxRow.id).where(
+            OutboxRow.alert_id == alert_id, OutboxRow.kind == UPDATE, OutboxRow.state == PENDING
+        )
+    )
+    if waiting is not None:
+        return False
+    return enqueue(session, UPDATE, alert_id=alert_id, payload={})
+
+
+def enqueue_reply(
+    session: Session, alert_id: int, payload: dict[str, Any], dedupe_key: str | None = None
+) -> bool:
+    """Queue a reply in the alert's thread."""
+    return enqueue(session, REPLY, alert_id=alert_id, payload=payload, dedupe_key=dedupe_key)
+
+
+def due(session: Session, now: datetime, limit: int = 50) -> list[OutboxRow]:
+    """Pending rows whose time has come, oldest first (parents before their replies)."""
+    return list(
+        session.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+    )
+
+
+def mark_sent(session: Session, row_id: int, slack_ts: str | None, at: datetime) -> None:
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row_id)
+        .values(state=SENT, slack_ts=slack_ts, sent_at=at, last_error=None)
+    )
+
+
+def retry_later(session: Session, row_id: int, at: datetime, error: str) -> None:
+    """Count a failed attempt and schedule the next one."""
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row_id)
+        .values(attempts=OutboxRow.attempts + 1, next_attempt_at=at, last_error=error[:500])
+    )
+
+
+def defer(session: Session, row_id: int, at: datetime) -> None:
+    """Push a row back without counting an attempt (e.g. its parent is not posted yet)."""
+    session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(next_attempt_at=at))
+
+
+def mark_failed(session: Session, row_id: int, error: str) -> None:
+    """Give up on a row Slack will never accept (kept, with the reason, for operators)."""
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row_id)
+        .values(state=FAILED, attempts=OutboxRow.attempts + 1, last_error=error[:500])
+    )
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Rows by state."""
+    rows = session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state))
+    return {state: int(n) for state, n in rows}
+
+
+def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> timedelta:
+    """Exponential backoff for the n-th failed attempt, capped."""
+    return timedelta(seconds=min(cap, base ** min(attempts, 16)))
