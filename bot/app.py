@@ -157,9 +157,7 @@ class PanBot:
 
     def _build_bolt(self) -> App:
         secret = self.settings.slack_signing_secret
-        token = self.settings.slack_bot_token
         return App(
-            token=token.get_secret_value() if token else None,
             signing_secret=secret.get_secret_value() if secret else None,
             client=build_slack_client(self.settings),
             token_verification_enabled=False,
@@ -237,8 +235,14 @@ class PanBot:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, jobs: bool = True) -> None:
         """Start jobs and listeners; returns at once (they run in background threads)."""
+        if jobs:
+            self._schedule_jobs()
+        self._start_listeners()
+        log.info("panbot started (%s mode, %d rules)", self.settings.effective_mode, len(self.rules))
+
+    def _schedule_jobs(self) -> None:
         interval = self.settings.poll_interval
         for rule in self.rules:
             self.scheduler.add_job(
@@ -262,6 +266,8 @@ class PanBot:
             misfire_grace_time=5,
         )
         self.scheduler.start()
+
+    def _start_listeners(self) -> None:
         mode = self.settings.effective_mode
         bolt = self.bolt if mode == "http" else None
         if self._enable_http:
@@ -278,7 +284,6 @@ class PanBot:
                 self.bolt, token.get_secret_value(), web_client=build_slack_client(self.settings)
             )
             self.socket_handler.connect()  # type: ignore[no-untyped-call]
-        log.info("panbot started (%s mode, %d rules)", mode, len(self.rules))
 
     def stop(self) -> None:
         """Stop cleanly: running jobs finish, leases are given up, connections close."""

@@ -208,7 +208,14 @@ class Notifier:
             response = getattr(self._client, method)(channel=channel, **kwargs)
         except SlackApiError as exc:
             if exc.response.get("error") == "not_in_channel" and channel not in self._joined:
-                self._join(channel)
+                try:
+                    self._join(channel)
+                except SlackApiError as join_error:
+                    log.error(
+                        "cannot join channel %s (%s): invite the bot",
+                        channel, join_error.response.get("error"),
+                    )
+                    raise exc from None
                 response = getattr(self._client, method)(channel=channel, **kwargs)
             else:
                 raise

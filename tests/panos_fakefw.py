@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from panos_samples import log_enqueued_response, log_get_response
+from tests.panos_samples import log_enqueued_response, log_get_response
 
 KEY = "LUFRPT1fakeKeyValue0123456789abcdefXYZ=="
 OK = b'<response status="success"><result/></response>'
@@ -44,8 +44,10 @@ class FakeFirewall:
         kind = form.get("type")
         if kind == "keygen":
             if (form.get("user"), form.get("password")) != self.user:
-                return 403, b"<response status = 'error' code = '403'><result><msg>"
-                b"Invalid Credential</msg></result></response>"
+                return 403, (
+                    b"<response status = 'error' code = '403'><result><msg>"
+                    b"Invalid Credential</msg></result></response>"
+                )
             return 200, (
                 f'<response status="success"><result><key>{KEY}</key></result></response>'
             ).encode()
@@ -60,8 +62,10 @@ class FakeFirewall:
             for needle, body in self.op_answers.items():
                 if needle in form.get("cmd", ""):
                     return 200, body
-            return 200, b'<response status="error" code="17"><msg><line>unknown command'
-            b"</line></msg></response>"
+            return 200, (
+                b'<response status="error" code="17"><msg><line>unknown command'
+                b"</line></msg></response>"
+            )
         if kind == "user-id":
             return 200, self.userid_answer
         return 400, b"bad request"
@@ -74,8 +78,7 @@ class FakeFirewall:
         job = int(form.get("job-id", "0"))
         if job < 1 or job > self._jobs:
             return (
-                f'<response status="error"><msg><line>Job {job} not found</line></msg>'
-                "</response>"
+                f'<response status="error"><msg><line>Job {job} not found</line></msg></response>'
             ).encode()
         if action == "finish":
             return OK
@@ -119,7 +122,7 @@ def _handler(firewall: FakeFirewall) -> type[BaseHTTPRequestHandler]:
 def serve(firewall: FakeFirewall) -> Iterator[str]:
     """Serve `firewall` on a free loopback port; yield its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(firewall))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -127,5 +130,3 @@ def serve(firewall: FakeFirewall) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
-
-

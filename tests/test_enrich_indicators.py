@@ -51,7 +51,8 @@ def test_normalize_cve_accepts_any_case(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["CVE-2015-036", "CVE-15-0036", "2015-0036", "CVE-2015-0036&x=1", "CVE-２０１５-0036", ""]
+    "raw",
+    ["CVE-2015-036", "CVE-15-0036", "2015-0036", "CVE-2015-0036&x=1", "CVE-２０１５-0036", ""],
 )
 def test_normalize_cve_refuses_malformed_ids(raw: str) -> None:
     with pytest.raises(ValueError, match="CVE"):

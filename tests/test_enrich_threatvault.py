@@ -37,7 +37,10 @@ def sample(reference: Path, name: str) -> bytes:
 
 @pytest.mark.parametrize(
     "name",
-    ["threats_id-30001_vulnerability.json", "threats_id-30001_vulnerability_cdss-api-call-page.json"],
+    [
+        "threats_id-30001_vulnerability.json",
+        "threats_id-30001_vulnerability_cdss-api-call-page.json",
+    ],
 )
 def test_vulnerability_signature_with_string_or_integer_ids(
     reference: Path, intel: FakeIntel, tv: ThreatVault, name: str
@@ -58,7 +61,9 @@ def test_vulnerability_signature_with_string_or_integer_ids(
 
 
 def test_spyware_signature(reference: Path, intel: FakeIntel, tv: ThreatVault) -> None:
-    intel.respond_next("threatvault", sample(reference, "threats_id-13200_spyware_tvapi-cli-output.json"))
+    intel.respond_next(
+        "threatvault", sample(reference, "threats_id-13200_spyware_tvapi-cli-output.json")
+    )
     sig = tv.by_signature_id("13200")
     assert sig is not None
     assert (sig.kind, sig.name, sig.severity) == (

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from bot.fakeintel import dataset as intel
 from bot.simulator import DEFAULT_API_KEY, SimulatorServer
 from bot.simulator import scenarios as sc
 from investigations.rules import DEFAULT_RULES
@@ -153,9 +154,10 @@ def test_system_info(client: httpx.Client, sim: SimulatorServer) -> None:
 
 
 def test_threat_info_names_the_cves(client: httpx.Client) -> None:
-    root = call(client, type="op", cmd="<show><threat><id>37383</id></threat></show>")
+    tid = intel.IE_SIGNATURE_ID
+    root = call(client, type="op", cmd=f"<show><threat><id>{tid}</id></threat></show>")
     entry = root.find("result/entry")
-    assert entry is not None and entry.get("name") == "37383"
+    assert entry is not None and entry.get("name") == tid
     assert "Internet Explorer" in (entry.findtext("threatname") or "")
     assert [m.text for m in entry.findall("vulnerability/cve/member")] == ["CVE-2015-0036"]
     missing = call(client, type="op", cmd="<show><threat><id>1</id></threat></show>")
@@ -272,7 +274,7 @@ def _shape(element: ET.Element) -> list[tuple[str, tuple[str, ...]]]:
 def test_each_default_rule_matches_one_guide_entry(client: httpx.Client, rule: object) -> None:
     assert rule in DEFAULT_RULES
     expected = {
-        "vulnerability": ("tid", "37383"),
+        "vulnerability": ("tid", intel.IE_SIGNATURE_ID),
         "antivirus": ("filedigest", sc.AV_SHA256),
         "wildfire": ("filedigest", sc.WILDFIRE_SHA256),
         "spyware": ("src", sc.SPYWARE_HOST),

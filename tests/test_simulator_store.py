@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.fakeintel import dataset as intel
 from bot.simulator import scenarios as sc
 from bot.simulator.filters import parse_filter
 from bot.simulator.store import LogStore, StoreError, TagStore
@@ -199,3 +200,24 @@ def test_scenario_names() -> None:
     assert sc.load_scenario(LogStore(), "empty") == []
     with pytest.raises(sc.UnknownScenarioError, match="known: guide, noise, empty"):
         sc.load_scenario(LogStore(), "nope")
+
+
+def test_scenario_artefacts_are_the_fake_intel_datasets() -> None:
+    store = LogStore(now=Clock())
+    sc.load_scenario(store)
+    threats = {e["tid"]: e for e in store.entries("threat")}
+    assert threats[intel.IE_SIGNATURE_ID]["threatid"].startswith(intel.IE_SIGNATURE_NAME)
+    assert threats[intel.ANTIVIRUS_SIGNATURE_ID]["filedigest"] == intel.ANTIVIRUS_FILE_SHA256
+    assert threats[intel.ANTIVIRUS_SIGNATURE_ID]["misc"] == intel.ANTIVIRUS_FILE_NAME
+    assert intel.WIRELURKER_SIGNATURE_ID in threats
+    (wildfire,) = store.query("wildfire", parse_filter(DEFAULT_RULES[2].query))
+    assert (wildfire["filedigest"], wildfire["misc"]) == (
+        intel.WILDFIRE_FILE_SHA256,
+        intel.WILDFIRE_FILE_NAME,
+    )
+    contacted = store.query("traffic", parse_filter(f"( src eq {sc.WILDFIRE_HOST} )"))
+    assert [(e["dst"], e["dport"]) for e in contacted] == [
+        (intel.WILDFIRE_C2_IP, str(intel.WILDFIRE_C2_PORT))
+    ]
+    urls = store.query("url", parse_filter(f"( src eq {sc.WILDFIRE_HOST} )"))
+    assert ["http://" + e["misc"] for e in urls] == [intel.WILDFIRE_URL]

@@ -8,19 +8,20 @@ to fail, throttle or stall the next few requests.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
-from bot.fakeintel import render
+from bot.fakeintel import routes
+from bot.fakeintel.dataset import seed as seed_dataset
 from bot.fakeintel.records import Cve, JvnNote, Network, Sample, Signature
+from bot.fakeintel.routes import Answer, Call, Store
 
 DEFAULT_API_KEY = "panbot-fakeintel-key"
 PREFIXES = {
@@ -30,10 +31,28 @@ PREFIXES = {
     "nvd": "/nvd/rest/json/cves/2.0",
     "jvn": "/jvn/myjvn",
 }
-_HEX = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
-_JSON = "application/json"
-_XML = "application/xml; charset=utf-8"
+_ROUTES = {
+    "threatvault": routes.threatvault,
+    "wildfire": routes.wildfire,
+    "virustotal": routes.virustotal,
+    "nvd": routes.nvd,
+    "jvn": routes.jvn,
+}
 _MAX_BODY = 1024 * 1024
+
+
+class ClientSettings(TypedDict):
+    """The arguments of `EnrichmentClients.from_settings` that point at a FakeIntel."""
+
+    threatvault_url: str
+    threatvault_api_key: str | None
+    wildfire_url: str
+    wildfire_api_key: str | None
+    virustotal_url: str
+    virustotal_api_key: str | None
+    nvd_url: str
+    nvd_api_key: str | None
+    jvn_url: str
 
 
 @dataclass(frozen=True)
@@ -58,27 +77,9 @@ class RecordedRequest:
 
 
 @dataclass(frozen=True)
-class Answer:
-    """A response to send."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = "text/plain"
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
 class _Script:
     answer: Answer | None  # None: answer normally, after the delay
     delay: float = 0.0
-
-
-@dataclass
-class _Store:
-    signatures: dict[str, Signature] = field(default_factory=dict)
-    samples: dict[str, Sample] = field(default_factory=dict)
-    cves: dict[str, Cve] = field(default_factory=dict)
-    notes: dict[str, JvnNote] = field(default_factory=dict)
 
 
 class FakeIntel:
@@ -94,13 +95,11 @@ class FakeIntel:
     ) -> None:
         self.api_key = api_key
         self._lock = threading.Lock()
-        self._store = _Store()
+        self._store = Store()
         self._scripts: dict[str, deque[_Script]] = {s: deque() for s in PREFIXES}
         self._log: list[RecordedRequest] = []
         self._stopping = threading.Event()
         if seed:
-            from bot.fakeintel.dataset import seed as seed_dataset
-
             seed_dataset(self)
         self._server = _Server((host, port), self)
         self._thread = threading.Thread(
@@ -121,7 +120,7 @@ class FakeIntel:
         """The base URL of each service, as the PANBOT_*_URL settings expect them."""
         return {service: f"{self.base_url}{prefix}" for service, prefix in PREFIXES.items()}
 
-    def client_settings(self) -> dict[str, str]:
+    def client_settings(self) -> ClientSettings:
         """Return `EnrichmentClients.from_settings` arguments pointing every source here."""
         return {
             "threatvault_url": self.urls["threatvault"],
@@ -329,7 +328,7 @@ class FakeIntel:
         body: bytes,
         *,
         status: int = 200,
-        content_type: str = _JSON,
+        content_type: str = "application/json",
         n: int = 1,
     ) -> None:
         """Answer the service's next n requests with exactly these bytes."""
@@ -370,135 +369,15 @@ class FakeIntel:
             if script.answer is not None:
                 return script.answer
         query = {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}
-        sub = path[len(PREFIXES[service]) :]
+        call = Call(method, path[len(PREFIXES[service]) :], query, headers, body)
         with self._lock:
-            store = _Store(
+            store = Store(
                 dict(self._store.signatures),
                 dict(self._store.samples),
                 dict(self._store.cves),
                 dict(self._store.notes),
             )
-        if service == "threatvault":
-            return self._threatvault(store, method, sub, query, headers)
-        if service == "wildfire":
-            return self._wildfire(store, method, sub, body)
-        if service == "virustotal":
-            return self._virustotal(store, method, sub, headers)
-        if service == "nvd":
-            return _nvd(store, query)
-        return _jvn(store, query)
-
-    def _threatvault(
-        self,
-        store: _Store,
-        method: str,
-        sub: str,
-        query: dict[str, str],
-        headers: dict[str, str],
-    ) -> Answer:
-        if headers.get("x-api-key") != self.api_key:
-            return Answer(401, render.tv_error("Invalid API key"), _JSON)
-        if method != "GET" or sub != "/threats":
-            return Answer(404, render.tv_error("Not Found"), _JSON)
-        not_found = Answer(404, render.tv_error("Not Found"), _JSON)
-        if "id" in query:
-            if not query["id"].isdigit():
-                return Answer(400, render.tv_error("id: Value is invalid."), _JSON)
-            sig = store.signatures.get(query["id"])
-            if sig is None:
-                return not_found
-            return Answer(200, render.tv_found({sig.kind: [render.tv_signature(sig)]}), _JSON)
-        digest = query.get("sha256") or query.get("md5")
-        if digest is not None:
-            sample = _find_sample(store, digest)
-            if sample is None:
-                return not_found
-            sigs = [store.signatures[s] for s in sample.signature_ids if s in store.signatures]
-            return Answer(
-                200, render.tv_found({"fileinfo": [render.tv_fileinfo(sample, sigs)]}), _JSON
-            )
-        if "cve" in query:
-            data: dict[str, list[dict[str, Any]]] = {}
-            for sig in store.signatures.values():
-                if query["cve"].upper() in sig.cves:
-                    data.setdefault(sig.kind, []).append(render.tv_signature(sig))
-            return Answer(200, render.tv_found(data), _JSON) if data else not_found
-        return Answer(400, render.tv_error("Missing query parameter."), _JSON)
-
-    def _wildfire(self, store: _Store, method: str, sub: str, body: bytes) -> Answer:
-        if method != "POST":
-            return Answer(405, b"Method Not Allowed")
-        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        if form.get("apikey") != self.api_key:
-            return Answer(401, b"Unauthorized")
-        digest = form.get("hash", "")
-        if _HEX.fullmatch(digest) is None:
-            return Answer(421, b"Invalid arguments")
-        sample = _find_sample(store, digest)
-        if sub == "/get/verdict":
-            return Answer(200, render.wf_verdict(digest.lower(), sample), _XML)
-        if sub == "/get/report":
-            if sample is None or sample.wildfire_verdict is None:
-                return Answer(404, b"Not Found")
-            return Answer(200, render.wf_report(sample), _XML)
-        return Answer(404, b"Not Found")
-
-    def _virustotal(self, store: _Store, method: str, sub: str, headers: dict[str, str]) -> Answer:
-        if headers.get("x-apikey") != self.api_key:
-            return Answer(401, render.vt_error("WrongCredentialsError", "Wrong API key"), _JSON)
-        digest = sub.removeprefix("/files/")
-        if method != "GET" or not sub.startswith("/files/") or _HEX.fullmatch(digest) is None:
-            return Answer(400, render.vt_error("InvalidArgumentError", "Invalid file id"), _JSON)
-        sample = _find_sample(store, digest)
-        if sample is None or sample.malicious is None:
-            message = f'File "{digest}" not found'
-            return Answer(404, render.vt_error("NotFoundError", message), _JSON)
-        return Answer(200, render.vt_file(sample), _JSON)
-
-
-def _find_sample(store: _Store, digest: str) -> Sample | None:
-    value = digest.lower()
-    return next((s for s in store.samples.values() if value in (s.sha256, s.md5, s.sha1)), None)
-
-
-def _nvd(store: _Store, query: dict[str, str]) -> Answer:
-    cve_id = query.get("cveId", "").upper()
-    if not cve_id:
-        return Answer(404, b"")
-    return Answer(200, render.nvd_answer(store.cves.get(cve_id), datetime.now(UTC)), _JSON)
-
-
-_RANGES = {"w": timedelta(days=7), "m": timedelta(days=31)}
-
-
-def _jvn(store: _Store, query: dict[str, str]) -> Answer:
-    method = query.get("method", "")
-    if method == "getVulnOverviewList":
-        keyword = query.get("keyword", "").lower()
-        now = datetime.now(UTC)
-        notes = []
-        for note in store.notes.values():
-            text = " ".join((*note.cves, note.title, note.overview)).lower()
-            # Like MyJVN: a partial match, and only the last week unless each range is "n".
-            recent = all(
-                (span := _RANGES.get(query.get(key, "w"))) is None or now - moment <= span
-                for key, moment in (
-                    ("rangeDatePublic", note.published),
-                    ("rangeDatePublished", note.last_updated),
-                    ("rangeDateFirstPublished", note.published),
-                )
-            )
-            if keyword in text and recent:
-                notes.append(note)
-        if not notes:
-            return Answer(200, render.jvn_result(method), _XML)
-        return Answer(200, render.jvn_overview(notes, len(notes)), _XML)
-    if method == "getVulnDetailInfo":
-        found = store.notes.get(query.get("vulnId", ""))
-        if found is None:
-            return Answer(200, render.jvn_result(method), _XML)
-        return Answer(200, render.jvn_detail(found), _XML)
-    return Answer(200, render.jvn_result(method or "unknown", error="invalid method"), _XML)
+        return _ROUTES[service](store, call, self.api_key)
 
 
 class _Server(ThreadingHTTPServer):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from itertools import count
 
+from bot.fakeintel import dataset as intel
 from bot.simulator.signatures import (
     DIRECTORY_TRAVERSAL,
     IE_MEMORY_CORRUPTION,
@@ -26,19 +27,23 @@ from bot.simulator.store import FieldValue, LogStore
 Fields = dict[str, FieldValue]
 Record = tuple[str, Fields]  # (log type, fields)
 
-# The guide's hosts and artefacts, for tests and the demo to refer to.
+# The guide's hosts and artefacts, for tests and the demo to refer to; files and
+# destinations are the fake intel dataset's, so every enrichment finds them.
 VULN_VICTIM = "192.168.10.21"
 VULN_ATTACKER = "203.0.113.80"
 AV_HOST = "192.168.10.34"
 AV_MAIL_SERVER = "198.51.100.25"
-AV_SHA256 = "b47f88e2b39df8425eb5d7f13848267df48381a74ffb6333b942c40e0099e8ab"
+AV_SHA256 = intel.ANTIVIRUS_FILE_SHA256
+AV_FILE = intel.ANTIVIRUS_FILE_NAME
 WILDFIRE_HOST = "192.168.10.57"
 WILDFIRE_MAIL_SERVER = "198.51.100.40"
-WILDFIRE_SHA256 = "fa18ea0e7d35115644bd5974647406719259e7933a112a834a0c68fd06171172"
-WILDFIRE_FILE = "Invoice_2026_11.js"
+WILDFIRE_SHA256 = intel.WILDFIRE_FILE_SHA256
+WILDFIRE_FILE = intel.WILDFIRE_FILE_NAME
 WILDFIRE_REPORT_ID = "30012345678"
-WILDFIRE_C2_IP = "198.51.100.77"  # what the sample contacts, per its (fake) WildFire report
-WILDFIRE_C2_DOMAIN = "update-check.example.net"
+WILDFIRE_C2_IP = intel.WILDFIRE_C2_IP  # what the sample contacts, per its WildFire report
+WILDFIRE_C2_PORT = intel.WILDFIRE_C2_PORT
+WILDFIRE_C2_DOMAIN = intel.WILDFIRE_DNS_QUERY
+WILDFIRE_URL = intel.WILDFIRE_URL.removeprefix("http://")  # URL logs carry no scheme
 SPYWARE_HOST = "192.168.10.88"
 SPYWARE_C2 = "203.0.113.50"
 CORR_HOST = "192.168.10.102"
@@ -191,9 +196,9 @@ def guide_five(b: _Builder) -> list[Record]:
                 mail,
                 action="alert",
                 direction="server-to-client",
-                misc="invoice_2026-11.exe",
+                misc=AV_FILE,
                 filedigest=AV_SHA256,
-                filetype="pe",
+                filetype="ms-office",
                 sender="billing@example.org",
                 subject="Invoice for November 2026",
                 recipient="suzuki@corp.example.com",
@@ -232,9 +237,9 @@ def guide_five(b: _Builder) -> list[Record]:
         ),
         (
             "url",
-            b.url(4.5, WILDFIRE_HOST, WILDFIRE_C2_IP, f"{WILDFIRE_C2_DOMAIN}/gate.php", "malware"),
+            b.url(4.5, WILDFIRE_HOST, WILDFIRE_C2_IP, WILDFIRE_URL, "malware"),
         ),
-        ("traffic", b.traffic(4, WILDFIRE_HOST, WILDFIRE_C2_IP, 443, "ssl")),
+        ("traffic", b.traffic(4, WILDFIRE_HOST, WILDFIRE_C2_IP, WILDFIRE_C2_PORT, "ssl")),
         (
             "threat",
             b.threat(

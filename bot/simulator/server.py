@@ -94,15 +94,19 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "PanOS-Simulator"
     sys_version = ""
     timeout = 30  # idle keep-alive connections are dropped after this
+    disable_nagle_algorithm = True  # headers and body go out in two writes; don't wait 40 ms
     server: _HttpServer
 
     def do_GET(self) -> None:
         self._serve(dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True)), {})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(ApiResponse(413, responses.error("request too large", code="400")))
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self._send(ApiResponse(400, responses.error("bad Content-Length", code="400")))
             self.close_connection = True
             return
         raw = self.rfile.read(length).decode("utf-8", errors="replace")

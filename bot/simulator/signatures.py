@@ -1,8 +1,13 @@
-"""The threat signatures the simulator's scenarios use, as `show threat id` reports them."""
+"""The threat signatures the simulator's scenarios use, as `show threat id` reports them.
+
+Ids and names come from the fake intel dataset, so Threat Vault and the firewall agree.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bot.fakeintel import dataset as intel
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +31,13 @@ class Signature:
 
 
 IE_MEMORY_CORRUPTION = Signature(
-    tid="37383",
-    name="Microsoft Internet Explorer Memory Corruption Vulnerability",
+    tid=intel.IE_SIGNATURE_ID,
+    name=intel.IE_SIGNATURE_NAME,
     subtype="vulnerability",
     category="code-execution",
     severity="critical",
     default_action="alert",
-    cves=("CVE-2015-0036",),
+    cves=(intel.IE_CVE,),
     vendor_ids=("MS15-009",),
     description=(
         "A memory corruption vulnerability exists in Microsoft Internet Explorer. A remote "
@@ -40,8 +45,8 @@ IE_MEMORY_CORRUPTION = Signature(
     ),
 )
 MAIL_VIRUS = Signature(
-    tid="219723564",
-    name="Virus/Win32.WGeneric.bxqzke",
+    tid=intel.ANTIVIRUS_SIGNATURE_ID,
+    name=intel.ANTIVIRUS_SIGNATURE_NAME,
     subtype="virus",
     category="virus",
     severity="medium",
@@ -49,12 +54,12 @@ MAIL_VIRUS = Signature(
     description="Antivirus signature for a generic Windows trojan delivered as a mail attachment.",
 )
 WIRELURKER_C2 = Signature(
-    tid="14978",
-    name="WireLurker Command and Control Traffic",
+    tid=intel.WIRELURKER_SIGNATURE_ID,
+    name=intel.WIRELURKER_SIGNATURE_NAME,
     subtype="spyware",
     category="command-and-control",
     severity="critical",
-    default_action="alert",
+    default_action="reset-both",
     description=(
         "This signature detects command-and-control traffic of the WireLurker malware, which "
         "infects OS X hosts and the iOS devices connected to them."
@@ -97,7 +102,7 @@ SMTP_VIRUS = Signature(
 )
 SUSPICIOUS_DNS = Signature(
     tid="109010001",
-    name="Suspicious DNS Query (generic:update-check.example.net)",
+    name=f"Suspicious DNS Query (generic:{intel.WILDFIRE_DNS_QUERY})",
     subtype="spyware",
     category="dns-c2",
     severity="medium",

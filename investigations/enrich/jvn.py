@@ -188,9 +188,10 @@ class Jvn:
         max_retry_wait: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME))
         self._http = Requester(
             NAME,
-            limiter=limiter or RateLimiter(NAME, default_windows(NAME)),
+            limiter=self.limiter,
             transport=transport,
             timeout=timeout,
             sleep=sleep,

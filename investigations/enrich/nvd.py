@@ -171,12 +171,13 @@ class Nvd:
         max_retry_wait: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME, keyed=bool(api_key)))
         headers = {"Accept": "application/json"}
         if api_key:
             headers["apiKey"] = api_key
         self._http = Requester(
             NAME,
-            limiter=limiter or RateLimiter(NAME, default_windows(NAME, keyed=bool(api_key))),
+            limiter=self.limiter,
             transport=transport,
             timeout=timeout,
             headers=headers,

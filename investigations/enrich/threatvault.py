@@ -198,10 +198,11 @@ class ThreatVault:
         max_retry_wait: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME))
         self._url = f"{self.base_url}/threats"
         self._http = Requester(
             NAME,
-            limiter=limiter or RateLimiter(NAME, default_windows(NAME)),
+            limiter=self.limiter,
             transport=transport,
             timeout=timeout,
             headers={"X-API-KEY": api_key, "Accept": "application/json"},

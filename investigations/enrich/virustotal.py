@@ -171,9 +171,10 @@ class VirusTotal:
         max_retry_wait: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME))
         self._http = Requester(
             NAME,
-            limiter=limiter or RateLimiter(NAME, default_windows(NAME)),
+            limiter=self.limiter,
             transport=transport,
             timeout=timeout,
             headers={"x-apikey": api_key, "Accept": "application/json"},

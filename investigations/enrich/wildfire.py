@@ -237,10 +237,11 @@ class WildFire:
         max_retry_wait: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME))
         self._key = SecretStr(api_key)
         self._http = Requester(
             NAME,
-            limiter=limiter or RateLimiter(NAME, default_windows(NAME)),
+            limiter=self.limiter,
             transport=transport,
             timeout=timeout,
             max_bytes=REPORT_MAX_BYTES,

@@ -12,7 +12,7 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import datetime, timezone, tzinfo
 from types import TracebackType
 from typing import Self
@@ -250,7 +250,7 @@ class PanosClient:
         page_size: int = MAX_PAGE_SIZE,
         direction: str = "forward",
         max_pages: int | None = None,
-    ) -> Iterator[list[Event]]:
+    ) -> Generator[list[Event], None, None]:
         """Yield pages of matching logs, one log job per page, while pages come back full."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
@@ -267,7 +267,7 @@ class PanosClient:
         page_size: int,
         direction: str,
         max_pages: int | None,
-    ) -> Iterator[list[Event]]:
+    ) -> Generator[list[Event], None, None]:
         skip = 0
         pages = 0
         while max_pages is None or pages < max_pages:

@@ -23,6 +23,7 @@ from investigations.panos.errors import (
 from investigations.panos.models import JobStatus, SystemInfo, ThreatSignature
 
 __all__ = [
+    "error_message",
     "last_utc_offset",
     "parse_job_id",
     "parse_job_status",
@@ -34,6 +35,7 @@ __all__ = [
     "parse_threat_signature",
     "parse_userid_response",
     "parse_xml",
+    "raise_for_error",
 ]
 
 _MAX_MESSAGE = 500
