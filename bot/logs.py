@@ -37,6 +37,6 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx logs every request URL at INFO; keep it quiet.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Chatty libraries: httpx logs every request URL at INFO, alembic its plugins.
+    for name in ("httpx", "httpcore", "alembic", "apscheduler", "slack_sdk", "uvicorn"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

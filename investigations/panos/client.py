@@ -310,6 +310,9 @@ class PanosClient:
         )
         job_id = parse_job_id(submitted)
         deadline = time.monotonic() + self._job_deadline
+        # Most jobs finish within a few tens of milliseconds; start polling fast and back off
+        # to the configured interval so a slow job does not get hammered.
+        wait = min(0.05, self._poll_interval)
         try:
             while True:
                 root = self._job_get(job_id)
@@ -321,7 +324,8 @@ class PanosClient:
                         f"log job {job_id} on {self.host} did not finish within "
                         f"{self._job_deadline:g} s"
                     )
-                time.sleep(min(self._poll_interval, remaining))
+                time.sleep(min(wait, remaining))
+                wait = min(wait * 2, self._poll_interval)
             events = parse_log_entries(root, log_type, self._zone)
         except BaseException:
             self._finish_job(job_id)
