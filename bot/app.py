@@ -291,6 +291,9 @@ class PanBot:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         if self.socket_handler is not None:
+            # Without this the built-in client reconnects while closing, and waits out
+            # its receive timeout.
+            self.socket_handler.client.auto_reconnect_enabled = False
             self.socket_handler.close()  # type: ignore[no-untyped-call]
         if self.web is not None:
             self.web.stop()
