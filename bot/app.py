@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from pydantic import SecretStr
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
@@ -29,15 +30,19 @@ from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.context import BotContext
 from bot.i18n import Catalog
+from bot.investigator import Investigator
 from bot.metrics import Metrics
 from bot.notifier import Notifier
 from bot.poller import Poller
 from bot.rendering import AlertRenderer
 from bot.slack import register_listeners
+from bot.triage.jobs import run_triage_jobs_once, schedule_triage_jobs
 from bot.web import WebServer, build_web_app
+from investigations.enrich.clients import EnrichmentClients
 from investigations.panos.client import PanosClient
 from investigations.rules import Rule
 from storage import Database, leases
+from storage.cache import DbEnrichmentCache
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -82,6 +87,32 @@ def build_panos_client(settings: Settings) -> PanosClient:
     )
 
 
+def build_enrichment(
+    settings: Settings, cache: DbEnrichmentCache, per_minute: int | None = None
+) -> EnrichmentClients:
+    """The intel clients; `per_minute` overrides VirusTotal's public-API limit (demo, tests)."""
+
+    def key(secret: SecretStr | None) -> str | None:
+        return secret.get_secret_value() if secret else None
+
+    extra: dict[str, Any] = {}
+    if per_minute is not None:
+        extra = {"virustotal_per_minute": per_minute, "virustotal_per_day": None}
+    return EnrichmentClients.from_settings(
+        threatvault_url=settings.threatvault_url,
+        threatvault_api_key=key(settings.threatvault_api_key),
+        wildfire_url=settings.wildfire_url,
+        wildfire_api_key=key(settings.wildfire_api_key),
+        virustotal_url=settings.virustotal_url,
+        virustotal_api_key=key(settings.virustotal_api_key),
+        nvd_url=settings.nvd_url,
+        nvd_api_key=key(settings.nvd_api_key),
+        jvn_url=settings.jvn_url,
+        cache=cache,
+        **extra,
+    )
+
+
 class PanBot:
     """The whole bot: poller, notifier, Slack listener, scheduler, HTTP endpoints."""
 
@@ -95,6 +126,7 @@ class PanBot:
         enable_http: bool = True,
         sleep: Callable[[float], None] | None = None,
         slack_min_interval: float = 1.0,
+        enrichment_per_minute_override: int | None = None,
     ) -> None:
         settings.require_for_run()
         assert settings.slack_channel is not None
@@ -134,6 +166,18 @@ class PanBot:
             min_interval=slack_min_interval,
             **notifier_kwargs,
         )
+        self.cache = DbEnrichmentCache(self.db, clock)
+        self.enrichment = build_enrichment(settings, self.cache, enrichment_per_minute_override)
+        self.investigator = Investigator(
+            db=self.db,
+            clients=self.enrichment,
+            panos=self.panos,
+            av_engines=settings.av_engines,
+            networks=settings.internal_networks,
+            clock=clock,
+            wake=self.wake_notifier,
+            cache=self.cache,
+        )
         self.context = BotContext(
             settings=settings,
             db=self.db,
@@ -145,6 +189,8 @@ class PanBot:
             poller=self.poller,
             notifier=self.notifier,
             wake_notifier=self.wake_notifier,
+            investigator=self.investigator,
+            enrichment=self.enrichment,
         )
         self.bolt = self._build_bolt()
         register_listeners(self.bolt, self.context)
@@ -193,9 +239,19 @@ class PanBot:
         finally:
             self._drain_lock.release()
 
+    def investigator_job(self) -> None:
+        if not self._holds("investigator", timedelta(seconds=120)):
+            return
+        try:
+            self.investigator.run_once()
+        except Exception:  # the scheduler must keep running; the next tick retries
+            log.exception("investigation job crashed")
+
     def run_pending_work(self) -> bool:
         """Run queued background work once, synchronously; True if there was any."""
-        return False
+        busy = self.investigator.run_once()
+        busy = run_triage_jobs_once(self) or busy
+        return busy
 
     def wake_notifier(self) -> None:
         """Drain soon, not at the next tick: a new alert should reach Slack within a second."""
@@ -240,7 +296,9 @@ class PanBot:
         if jobs:
             self._schedule_jobs()
         self._start_listeners()
-        log.info("panbot started (%s mode, %d rules)", self.settings.effective_mode, len(self.rules))
+        log.info(
+            "panbot started (%s mode, %d rules)", self.settings.effective_mode, len(self.rules)
+        )
 
     def _schedule_jobs(self) -> None:
         interval = self.settings.poll_interval
@@ -257,6 +315,15 @@ class PanBot:
                 misfire_grace_time=max(1, int(interval)),
             )
         self.scheduler.add_job(
+            self.investigator_job,
+            "interval",
+            id="investigator",
+            seconds=2,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=10,
+        )
+        self.scheduler.add_job(
             self.drain_job,
             "interval",
             id="drain",
@@ -265,6 +332,7 @@ class PanBot:
             max_instances=1,
             misfire_grace_time=5,
         )
+        schedule_triage_jobs(self.scheduler, self)
         self.scheduler.start()
 
     def _start_listeners(self) -> None:
@@ -302,6 +370,8 @@ class PanBot:
             for rule in self.rules:
                 leases.release(session, f"poll:{rule.id}", self.instance)
             leases.release(session, "notifier", self.instance)
+            leases.release(session, "investigator", self.instance)
+        self.enrichment.close()
         self.panos.close()
         self.db.dispose()
         log.info("panbot stopped")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
+from bot.scopes import check_scopes, scopes_header
 from investigations.panos.errors import PanosError
 from storage import Database
 
@@ -62,6 +63,8 @@ def _check_slack(settings: Settings) -> list[CheckResult]:
             "slack auth.test", True, f"bot {auth.get('user_id')} in team {auth.get('team')}"
         )
     ]
+    scopes_ok, scopes_detail = check_scopes(scopes_header(auth.headers))
+    results.append(CheckResult("slack scopes", scopes_ok, scopes_detail))
     channel = settings.slack_channel
     if channel is None:
         results.append(CheckResult("slack channel", False, "PANBOT_SLACK_CHANNEL is not set"))

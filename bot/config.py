@@ -7,6 +7,7 @@ environment anywhere else.
 from __future__ import annotations
 
 import ipaddress
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,6 +85,11 @@ class Settings(BaseSettings):
     # Polling
     poll_interval: float = Field(default=60.0, gt=0, validation_alias="PANBOT_POLL_INTERVAL")
     lookback_minutes: int = Field(default=60, ge=0, validation_alias="PANBOT_LOOKBACK_MINUTES")
+    # How long a replica's hold on a job (outbox draining; polling at least 3 intervals)
+    # lasts without renewal: a replica that dies is replaced within this many seconds.
+    lease_seconds: float = Field(
+        default=30.0, ge=2, le=3600, validation_alias="PANBOT_LEASE_SECONDS"
+    )
 
     # Behaviour
     language: Literal["en", "ja"] = Field(default="en", validation_alias="PANBOT_LANGUAGE")
@@ -109,10 +115,15 @@ class Settings(BaseSettings):
         default=15, ge=0, validation_alias="PANBOT_ACK_REMINDER_MINUTES"
     )
     oncall: str | None = Field(default=None, validation_alias="PANBOT_ONCALL")
+    watch_days: int = Field(default=7, ge=1, le=365, validation_alias="PANBOT_WATCH_DAYS")
+    # "HH:MM" in UTC; unset means no daily digest.
+    digest_time: time | None = Field(default=None, validation_alias="PANBOT_DIGEST_TIME")
     av_engines: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="PANBOT_AV_ENGINES"
     )
-    log_level: str = Field(default="INFO", validation_alias="PANBOT_LOG_LEVEL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="PANBOT_LOG_LEVEL"
+    )
 
     # Detection rules: each query overridable (the defaults are the guide's filters)
     rule_query_vulnerability: str | None = Field(
@@ -167,6 +178,11 @@ class Settings(BaseSettings):
             return [ipaddress.ip_network(str(p), strict=False) for p in parts]
         return parts
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
     @field_validator("responders", "approvers", "av_engines", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -178,6 +194,21 @@ class Settings(BaseSettings):
         for item in value:
             if item[:1] not in {"U", "W", "S"} or not item.isalnum():
                 raise ValueError(f"{item!r} is not a Slack user (U…/W…) or user-group (S…) ID")
+        return value
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return None
+            hours, _, minutes = text.partition(":")
+            if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+                raise ValueError("must be HH:MM (UTC), e.g. 09:00")
+            if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+                raise ValueError("must be HH:MM (UTC), e.g. 09:00")
+            return time(int(hours), int(minutes))
         return value
 
     @field_validator("firewall_verify_tls", mode="before")

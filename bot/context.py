@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
@@ -13,8 +14,12 @@ from bot.config import Settings
 from bot.i18n import Catalog
 from bot.notifier import Notifier
 from bot.poller import Poller
+from investigations.enrich.clients import EnrichmentClients
 from investigations.panos.client import PanosClient
 from storage import Database
+
+if TYPE_CHECKING:  # bot.investigator imports bot.slack, which imports this module
+    from bot.investigator import Investigator
 
 
 @dataclass(frozen=True)
@@ -31,3 +36,5 @@ class BotContext:
     poller: Poller
     notifier: Notifier
     wake_notifier: Callable[[], None]
+    investigator: Investigator | None = None
+    enrichment: EnrichmentClients | None = None

@@ -41,6 +41,7 @@ BOT_SCOPES: frozenset[str] = frozenset(
         "chat:write",
         "commands",
         "groups:read",
+        "usergroups:read",
     }
 )
 

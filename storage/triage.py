@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.alerts import ACKNOWLEDGED, CLOSED, OPEN
@@ -155,6 +155,7 @@ def claim_reminder(
 @dataclass(frozen=True, slots=True)
 class ReminderDue:
     alert_id: int
+    host: str | None
     created_at: datetime
     last_reminded_at: datetime | None
 
@@ -165,7 +166,7 @@ def reminders_due(
     """Open, posted, unacknowledged alerts not reminded (or created) within `every`."""
     since = func.coalesce(AlertRow.last_reminded_at, AlertRow.created_at)
     rows = session.execute(
-        select(AlertRow.id, AlertRow.created_at, AlertRow.last_reminded_at)
+        select(AlertRow.id, AlertRow.host, AlertRow.created_at, AlertRow.last_reminded_at)
         .where(
             AlertRow.state == OPEN,
             AlertRow.acked_by.is_(None),
@@ -175,15 +176,13 @@ def reminders_due(
         .order_by(AlertRow.id)
         .limit(limit)
     )
-    return [ReminderDue(r.id, r.created_at, r.last_reminded_at) for r in rows]
+    return [ReminderDue(r.id, r.host, r.created_at, r.last_reminded_at) for r in rows]
 
 
 def active_alert_ids_for_host(session: Session, ip: str) -> list[int]:
     """Open or acknowledged alerts about a host (their parents show the host's state)."""
     return list(
-        session.scalars(
-            select(AlertRow.id).where(AlertRow.host == ip, AlertRow.state != CLOSED)
-        )
+        session.scalars(select(AlertRow.id).where(AlertRow.host == ip, AlertRow.state != CLOSED))
     )
 
 
@@ -239,7 +238,7 @@ def upsert_host(
 
 
 def add_patch(
-    session: Session, ip: str, subject: str, by: str, alert_id: int | None, at: datetime
+    session: Session, ip: str, subject: str, *, by: str, alert_id: int | None, at: datetime
 ) -> bool:
     """Record the host as patched for one CVE or signature; False when it already was."""
     return _applied(
@@ -262,9 +261,18 @@ def patched_by(session: Session, ip: str, subjects: Sequence[str]) -> tuple[str,
     return (row.by, row.at) if row else None
 
 
-def start_watch(
-    session: Session, ip: str, alert_id: int, until: datetime, now: datetime
-) -> bool:
+def last_actor(session: Session, ip: str, action: str) -> tuple[str, datetime] | None:
+    """Who last did `action` to the host, and when (from the audit trail)."""
+    row = session.execute(
+        select(AuditRow.actor, AuditRow.at)
+        .where(AuditRow.host == ip, AuditRow.action == action)
+        .order_by(AuditRow.id.desc())
+        .limit(1)
+    ).first()
+    return (row.actor, row.at) if row else None
+
+
+def start_watch(session: Session, ip: str, alert_id: int, until: datetime, now: datetime) -> bool:
     """Watch a host until `until` for this alert; False while a watch is still running."""
     return _applied(
         session,
@@ -310,7 +318,12 @@ def watches(session: Session, now: datetime, *, running: bool = True) -> list[Wa
         .order_by(until)
     ).all()
     return [
-        Watch(r.ip, r.monitored_alert_id, r.monitored_until, _watch_started(session, r.ip, r.monitored_alert_id))
+        Watch(
+            r.ip,
+            r.monitored_alert_id,
+            r.monitored_until,
+            _watch_started(session, r.ip, r.monitored_alert_id),
+        )
         for r in rows
     ]
 
@@ -331,9 +344,7 @@ def end_watch(session: Session, ip: str, alert_id: int, now: datetime) -> bool:
     )
 
 
-def set_isolated(
-    session: Session, ip: str, since: datetime | None, until: datetime | None
-) -> None:
+def set_isolated(session: Session, ip: str, since: datetime | None, until: datetime | None) -> None:
     """Record the host as isolated (since/until) or, with `since=None`, as not isolated."""
     session.execute(
         update(HostRow)
@@ -464,6 +475,17 @@ def open_isolation_request(
     return row.id
 
 
+def latest_isolation(session: Session, alert_id: int) -> Isolation | None:
+    """The alert's newest isolation request, whatever its state."""
+    row = session.execute(
+        _select_isolation()
+        .where(IsolationRequest.alert_id == alert_id)
+        .order_by(IsolationRequest.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return _isolation(row) if row else None
+
+
 def move_isolation(
     session: Session, request_id: int, from_states: Sequence[str], to_state: str, **values: Any
 ) -> bool:
@@ -564,7 +586,7 @@ def unclaim_day(
     """Give a day's claim back (the job failed), so a later run tries again."""
     if previous == day_start:
         session.execute(
-            PollCursor.__table__.delete().where(
+            delete(PollCursor).where(
                 PollCursor.rule == name,
                 PollCursor.firewall == scope,
                 PollCursor.watermark == day_start,

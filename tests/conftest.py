@@ -30,23 +30,22 @@ def reference() -> Path:
     return REFERENCE_DIR
 
 
-_pg_prepared = False
+_pg_state = {"prepared": False}
 
 
 def _postgres() -> Database:
-    global _pg_prepared
     db = Database(POSTGRES_URL)
     try:
         db.ping()
     except Exception as exc:  # a PostgreSQL test that cannot connect fails, never skips
         db.dispose()
         pytest.fail(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    if not _pg_prepared:
+    if not _pg_state["prepared"]:
         Base.metadata.drop_all(db.engine)
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         Base.metadata.create_all(db.engine)
-        _pg_prepared = True
+        _pg_state["prepared"] = True
     else:
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         with db.engine.begin() as conn:

@@ -27,7 +27,7 @@ from bot.simulator.server import SimulatorServer
 from storage import Database
 
 CHANNEL = "C0ALERTS"
-SIGNING_SECRET = "test-signing-secret"  # noqa: S105 - a test's own value
+SIGNING_SECRET = "test-signing-secret"
 
 
 class FakeClock:

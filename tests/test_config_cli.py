@@ -25,7 +25,12 @@ def _panbot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        env=clean, cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+        env=clean,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -33,15 +38,21 @@ def _panbot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     ("env", "variable"),
     [
         ({}, "SLACK_BOT_TOKEN"),
-        ({"SLACK_BOT_TOKEN": SECRET, "PANBOT_INTERNAL_NETWORKS": "10.0.0.0/33"},
-         "PANBOT_INTERNAL_NETWORKS"),
+        (
+            {"SLACK_BOT_TOKEN": SECRET, "PANBOT_INTERNAL_NETWORKS": "10.0.0.0/33"},
+            "PANBOT_INTERNAL_NETWORKS",
+        ),
         ({"SLACK_BOT_TOKEN": SECRET, "PANBOT_HTTP_PORT": "http"}, "PANBOT_HTTP_PORT"),
-        ({"SLACK_BOT_TOKEN": SECRET, "PANBOT_FIREWALL_VERIFY_TLS": "/nope/ca.pem"},
-         "PANBOT_FIREWALL_VERIFY_TLS"),
+        (
+            {"SLACK_BOT_TOKEN": SECRET, "PANBOT_FIREWALL_VERIFY_TLS": "/nope/ca.pem"},
+            "PANBOT_FIREWALL_VERIFY_TLS",
+        ),
         ({"SLACK_BOT_TOKEN": SECRET, "PANBOT_LANGUAGE": "fr"}, "PANBOT_LANGUAGE"),
         ({"SLACK_BOT_TOKEN": SECRET, "PANBOT_RESPONDERS": "U1,alice"}, "PANBOT_RESPONDERS"),
-        ({"SLACK_BOT_TOKEN": SECRET, "PANBOT_FIREWALL_TIMEZONE": "Mars/Base"},
-         "PANBOT_FIREWALL_TIMEZONE"),
+        (
+            {"SLACK_BOT_TOKEN": SECRET, "PANBOT_FIREWALL_TIMEZONE": "Mars/Base"},
+            "PANBOT_FIREWALL_TIMEZONE",
+        ),
     ],
 )
 def test_bad_configuration_is_one_line_naming_the_variable(
@@ -108,8 +119,10 @@ def test_check_reaches_every_service(
     sim, slack = services
     lines: list[str] = []
     settings = load_settings(
-        SLACK_BOT_TOKEN=slack.bot_token, PANBOT_SLACK_API_URL=slack.api_url,
-        PANBOT_SLACK_CHANNEL="C0ALERTS", PANBOT_FIREWALL_URL=sim.url,
+        SLACK_BOT_TOKEN=slack.bot_token,
+        PANBOT_SLACK_API_URL=slack.api_url,
+        PANBOT_SLACK_CHANNEL="C0ALERTS",
+        PANBOT_FIREWALL_URL=sim.url,
         PANBOT_FIREWALL_API_KEY=DEFAULT_API_KEY,
         PANBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}",
     )
@@ -125,8 +138,10 @@ def test_check_fails_on_a_wrong_key_without_printing_it(
     sim, slack = services
     lines: list[str] = []
     settings = load_settings(
-        SLACK_BOT_TOKEN=slack.bot_token, PANBOT_SLACK_API_URL=slack.api_url,
-        PANBOT_SLACK_CHANNEL="G0PRIVATE", PANBOT_FIREWALL_URL=sim.url,
+        SLACK_BOT_TOKEN=slack.bot_token,
+        PANBOT_SLACK_API_URL=slack.api_url,
+        PANBOT_SLACK_CHANNEL="G0PRIVATE",
+        PANBOT_FIREWALL_URL=sim.url,
         PANBOT_FIREWALL_API_KEY="wrong-key-5678",
         PANBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}",
     )

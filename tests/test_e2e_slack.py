@@ -62,9 +62,7 @@ def test_five_scenarios_become_five_parents_and_noise_none(w: World, database: D
     assert all(str(p.get("unfurl_links")).lower() in {"false", "0"} for p in posts)
 
 
-def test_restart_posts_nothing_new_and_no_duplicate_parent(
-    w: World, database: Database
-) -> None:
+def test_restart_posts_nothing_new_and_no_duplicate_parent(w: World, database: Database) -> None:
     first = make_bot(w, database, http=False)
     try:
         first.poller.poll_all()
@@ -87,10 +85,18 @@ def test_repeat_joins_the_thread_and_updates_the_count(w: World, database: Datab
     try:
         bot.poller.poll_all()
         bot.notifier.drain(budget=30)
-        spy = next(e for e in w.simulator.store.entries("threat") if e.get("subtype") == "spyware"
-                   and e.get("severity") == "critical" and e.get("action") == "alert")
-        repeat = {k: v for k, v in spy.items() if k not in {"seqno", "receive_time",
-                  "time_generated", "high_res_timestamp", "logid"}}
+        spy = next(
+            e
+            for e in w.simulator.store.entries("threat")
+            if e.get("subtype") == "spyware"
+            and e.get("severity") == "critical"
+            and e.get("action") == "alert"
+        )
+        repeat = {
+            k: v
+            for k, v in spy.items()
+            if k not in {"seqno", "receive_time", "time_generated", "high_res_timestamp", "logid"}
+        }
         w.simulator.append("threat", **repeat)
         outcomes = bot.poller.poll_all()
         assert sum(len(o.alerts_joined) for o in outcomes) == 1
@@ -231,12 +237,14 @@ def test_bad_signature_or_stale_timestamp_is_refused(
     bad = requests.post(body, headers={"X-Slack-Signature": "v0=" + "0" * 64})
     stale = signed_request_headers(requests.secret, body, timestamp=int(time.time()) - 3600)
     old = requests.client.post(
-        requests.url, content=body.encode(),
+        requests.url,
+        content=body.encode(),
         headers={**stale, "Content-Type": "application/x-www-form-urlencoded"},
     )
     wrong_secret = signed_request_headers("not-the-secret", body)
     forged = requests.client.post(
-        requests.url, content=body.encode(),
+        requests.url,
+        content=body.encode(),
         headers={**wrong_secret, "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert (bad.status_code, old.status_code, forged.status_code) == (401, 401, 401)

@@ -92,9 +92,7 @@ def test_noise_scenario_gives_no_alert(database: Database) -> None:
     assert _alerts(database) == []
 
 
-def test_restart_rereads_without_duplicates(
-    simulator: SimulatorServer, database: Database
-) -> None:
+def test_restart_rereads_without_duplicates(simulator: SimulatorServer, database: Database) -> None:
     poller, client = _poller(simulator, database)
     with client:
         poller.poll_all()
@@ -115,12 +113,33 @@ def test_log_added_later_is_picked_up_once_and_groups(
     with client:
         poller.poll_all()
         template = next(
-            e for e in simulator.store.entries("threat") if e.get("subtype") == "spyware"
-            and e.get("action") == "alert" and e.get("severity") == "critical"
+            e
+            for e in simulator.store.entries("threat")
+            if e.get("subtype") == "spyware"
+            and e.get("action") == "alert"
+            and e.get("severity") == "critical"
         )
-        same = {k: v for k, v in template.items() if k in {
-            "subtype", "severity", "action", "direction", "src", "dst", "threatid", "tid",
-            "app", "srcuser", "sport", "dport", "proto", "type"}}
+        same = {
+            k: v
+            for k, v in template.items()
+            if k
+            in {
+                "subtype",
+                "severity",
+                "action",
+                "direction",
+                "src",
+                "dst",
+                "threatid",
+                "tid",
+                "app",
+                "srcuser",
+                "sport",
+                "dport",
+                "proto",
+                "type",
+            }
+        }
         simulator.append("threat", **same)  # same threat, same host → joins
         simulator.append("threat", **{**same, "src": "192.168.10.99"})  # another host → new
         first = poller.poll(RULE["spyware"])
@@ -137,9 +156,16 @@ def test_same_second_logs_across_several_pages(
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     for i in range(23):
         simulator.append(
-            "threat", subtype="spyware", severity="critical", action="alert",
-            direction="client-to-server", src=f"10.9.0.{i + 1}", dst="203.0.113.77",
-            threatid=f"Test C2(99{i:03d})", tid=str(99000 + i), receive_time=at,
+            "threat",
+            subtype="spyware",
+            severity="critical",
+            action="alert",
+            direction="client-to-server",
+            src=f"10.9.0.{i + 1}",
+            dst="203.0.113.77",
+            threatid=f"Test C2(99{i:03d})",
+            tid=str(99000 + i),
+            receive_time=at,
         )
     poller, client = _poller(simulator, database, page_size=5, rules=(RULE["spyware"],))
     with client:
@@ -193,12 +219,28 @@ def test_failure_of_one_rule_does_not_stop_the_others(
 
 def test_first_poll_reads_only_the_lookback_window(database: Database) -> None:
     with SimulatorServer(scenario="empty") as sim:
-        sim.append("threat", subtype="spyware", severity="critical", action="alert",
-                   src="10.1.1.1", dst="203.0.113.1", threatid="Old(1)", tid="1",
-                   receive_time=datetime.now(UTC) - timedelta(hours=3))
-        sim.append("threat", subtype="spyware", severity="critical", action="alert",
-                   src="10.1.1.2", dst="203.0.113.1", threatid="New(2)", tid="2",
-                   receive_time=datetime.now(UTC) - timedelta(minutes=5))
+        sim.append(
+            "threat",
+            subtype="spyware",
+            severity="critical",
+            action="alert",
+            src="10.1.1.1",
+            dst="203.0.113.1",
+            threatid="Old(1)",
+            tid="1",
+            receive_time=datetime.now(UTC) - timedelta(hours=3),
+        )
+        sim.append(
+            "threat",
+            subtype="spyware",
+            severity="critical",
+            action="alert",
+            src="10.1.1.2",
+            dst="203.0.113.1",
+            threatid="New(2)",
+            tid="2",
+            receive_time=datetime.now(UTC) - timedelta(minutes=5),
+        )
         poller, client = _poller(sim, database, rules=(RULE["spyware"],))
         with client:
             outcome = poller.poll(RULE["spyware"])

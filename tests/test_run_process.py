@@ -48,8 +48,12 @@ def _start(w: World, url: str, port: int, cwd: Path) -> subprocess.Popen[str]:
         PANBOT_POLL_INTERVAL="1",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], env=env, cwd=cwd, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -75,9 +79,7 @@ def _stop(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, stderr
 
 
-def test_run_posts_alerts_serves_health_and_stops_cleanly(
-    w: World, tmp_path: Path
-) -> None:
+def test_run_posts_alerts_serves_health_and_stops_cleanly(w: World, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'run.db'}"
     port = _free_port()
     process = _start(w, url, port, tmp_path)
@@ -99,8 +101,12 @@ def test_run_posts_alerts_serves_health_and_stops_cleanly(
     # A restart with nothing new to post posts nothing.
     again = _start(w, url, port, tmp_path)
     try:
-        _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-              .json().get("last_poll"), timeout=30)
+        _wait(
+            lambda: (
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json().get("last_poll")
+            ),
+            timeout=30,
+        )
         time.sleep(2)
     finally:
         code, _ = _stop(again)
@@ -113,8 +119,10 @@ def test_health_is_503_when_the_firewall_is_down(w: World, tmp_path: Path) -> No
     w.simulator.forbid_next(1000)
     process = _start(w, f"sqlite:///{tmp_path / 'down.db'}", port, tmp_path)
     try:
-        _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code
-              == 503, timeout=30)
+        _wait(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 503,
+            timeout=30,
+        )
         body = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
     finally:
         _stop(process)

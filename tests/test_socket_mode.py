@@ -41,7 +41,8 @@ def test_slash_command_envelope_is_acknowledged_with_the_answer(
 def test_garbage_command_over_socket_mode_gets_an_error(socket_bot: tuple[World, PanBot]) -> None:
     w, _ = socket_bot
     envelope = w.slack.deliver(
-        "slash_commands", slash_command_payload(text="frobnicate now"),
+        "slash_commands",
+        slash_command_payload(text="frobnicate now"),
         accepts_response_payload=True,
     )
     ack = w.slack.wait_for_ack(envelope, timeout=5)
@@ -54,7 +55,12 @@ def test_button_envelope_is_acknowledged_and_answered(socket_bot: tuple[World, P
     bot.notifier.drain(budget=30)
     parent = w.slack.parents(CHANNEL)[0]
     payload = block_actions_payload(
-        "ack", "1", "U0ALICE", CHANNEL, parent.ts, response_url=w.slack.response_url("sm1"),
+        "ack",
+        "1",
+        "U0ALICE",
+        CHANNEL,
+        parent.ts,
+        response_url=w.slack.response_url("sm1"),
         message_blocks=parent.blocks,
     )
     envelope = w.slack.deliver("interactive", payload)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import BotContext
-from bot.slack import actions, commands
+from bot.slack import actions, commands, home, modals
+from bot.triage.service import Triage
 
 
 def register_listeners(app: App, ctx: BotContext) -> None:
     """Attach every listener to the Bolt app."""
+    triage = Triage.from_context(ctx)
     commands.register(app, ctx)
-    actions.register(app, ctx)
+    actions.register(app, ctx, triage)
+    modals.register(app, ctx, triage)
+    home.register(app, ctx)

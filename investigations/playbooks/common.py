@@ -72,10 +72,16 @@ class Draft:
     pending: bool = False
 
     def fact(self, label: str, value: object) -> None:
-        """Add a fact unless its value is empty."""
+        """Add a fact unless its value is empty; a second value of a label joins the first."""
         text = "" if value is None else str(value).strip()
-        if text:
-            self.facts.append(Fact(label=label, value=text))
+        if not text:
+            return
+        for index, fact in enumerate(self.facts):
+            if fact.label == label:
+                if text not in fact.value.split("\n"):
+                    self.facts[index] = Fact(label=label, value=f"{fact.value}\n{text}")
+                return
+        self.facts.append(Fact(label=label, value=text))
 
     def warn(self, message: Message) -> None:
         """Add a warning once."""

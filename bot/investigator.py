@@ -1,0 +1,270 @@
+"""The investigation job: each new alert's playbook runs once, its finding goes into the thread.
+
+Database work happens in short transactions before and after a playbook; the playbook
+itself (firewall and intel HTTP calls) runs outside any transaction. A WildFire finding
+still pending is looked at again later and an updated finding is posted when ready.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.clock import Clock
+from bot.config import Network
+from bot.rendering import finding_payload, note_payload
+from investigations.enrich.clients import EnrichmentClients
+from investigations.finding import Finding
+from investigations.followup import LogSource
+from investigations.playbooks import (
+    RECHECKED_RULES,
+    AlertFacts,
+    EarlierAlert,
+    HostContext,
+    Tools,
+    finding_cves,
+    run_playbook,
+)
+from investigations.playbooks import indicator as bare
+from storage import Database, Session, alerts, hosts, investigation, outbox
+from storage.cache import DbEnrichmentCache
+
+if TYPE_CHECKING:  # bot.slack imports this module; the parser's kinds are plain strings
+    from bot.slack.parse import Indicator
+
+log = logging.getLogger(__name__)
+
+EARLIER_ALERTS = 10
+
+
+class AlertNotFound(LookupError):
+    """No alert has this id."""
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"no alert {alert_id}")
+        self.alert_id = alert_id
+
+
+@dataclass(frozen=True)
+class InvestigatorConfig:
+    """How often and how much the job does."""
+
+    batch: int = 5  # alerts per run
+    stale_after: timedelta = timedelta(minutes=15)  # a claim without a finding is retried
+    recheck_every: timedelta = timedelta(minutes=5)  # WildFire analyses take minutes
+    recheck_limit: int = 24  # two hours of re-checks, then the pending finding stands
+    purge_every: timedelta = timedelta(hours=1)
+
+
+def host_context(session: Session, ip: str | None, alert_id: int | None = None) -> HostContext:
+    """Return what panbot knows of a host, for a playbook."""
+    if not ip:
+        return HostContext()
+    state = hosts.state(session, ip, alert_id)
+    names = hosts.names(session, ip)
+    earlier = [
+        EarlierAlert(
+            alert_id=row.id,
+            rule=row.rule,
+            threat=row.threat_name,
+            state=row.state,
+            first_seen=row.first_seen,
+        )
+        for row in alerts.for_host(session, ip, limit=EARLIER_ALERTS + 1)
+        if row.id != alert_id
+    ]
+    return HostContext(
+        names=names.hosts,
+        users=names.users,
+        patched_for=state.patched_for,
+        monitored_until=state.monitored_until,
+        isolated=state.isolated_since is not None and state.isolated_until is None,
+        earlier_alerts=tuple(earlier[:EARLIER_ALERTS]),
+    )
+
+
+class Investigator:
+    """Runs playbooks on new alerts, on request, and on bare values."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clients: EnrichmentClients,
+        panos: LogSource | None,
+        av_engines: Sequence[str],
+        networks: Sequence[Network],
+        clock: Clock,
+        wake: Callable[[], None],
+        cache: DbEnrichmentCache | None = None,
+        config: InvestigatorConfig | None = None,
+    ) -> None:
+        self._db = db
+        self._clients = clients
+        self._panos = panos
+        self._av_engines = tuple(av_engines)
+        self._networks = tuple(networks)
+        self._clock = clock
+        self._wake = wake
+        self._cache = cache
+        self._config = config or InvestigatorConfig()
+        self._last_purge: datetime | None = None
+
+    # -- the job --------------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """Investigate new alerts and due re-checks once; True when there was any."""
+        worked = self._investigate_new()
+        worked = self._recheck() or worked
+        self._purge()
+        if worked:
+            self._wake()
+        return worked
+
+    def _investigate_new(self) -> bool:
+        with self._db.session() as session:
+            claimed = investigation.claim(
+                session,
+                self._clock(),
+                limit=self._config.batch,
+                stale_after=self._config.stale_after,
+            )
+        for alert_id in claimed:
+            self._auto(alert_id)
+        return bool(claimed)
+
+    def _auto(self, alert_id: int) -> None:
+        key = investigation.auto_finding_key(alert_id)
+        try:
+            loaded = self._load(alert_id)
+            if loaded is None:
+                return
+            finding = self._run(loaded)
+        except Exception as exc:  # a bug in one playbook must not stop the others
+            log.exception("investigation of alert %d crashed", alert_id)
+            with self._db.session() as session:
+                payload = note_payload("error.investigation_failed", reason=type(exc).__name__)
+                outbox.enqueue_reply(session, alert_id, payload, dedupe_key=key)
+            return
+        self._queue(loaded, finding, key, attempts=0)
+
+    def _recheck(self) -> bool:
+        with self._db.session() as session:
+            due = investigation.due_rechecks(
+                session, RECHECKED_RULES, self._clock(), limit=self._config.batch
+            )
+        for alert_id, attempts, token in due:
+            try:
+                loaded = self._load(alert_id)
+                finding = self._run(loaded) if loaded is not None else None
+            except Exception:
+                log.exception("re-check of alert %d crashed", alert_id)
+                finding = None
+            if loaded is None or finding is None or finding.pending:
+                self._postpone(alert_id, attempts + 1)
+                continue
+            self._queue(loaded, finding, f"finding:{alert_id}:ready:{token}", attempts=attempts)
+        return bool(due)
+
+    def _postpone(self, alert_id: int, attempts: int) -> None:
+        with self._db.session() as session:
+            if attempts >= self._config.recheck_limit:
+                log.info("alert %d: WildFire still pending after %d re-checks", alert_id, attempts)
+                investigation.clear_recheck(session, alert_id)
+            else:
+                next_at = self._clock() + self._config.recheck_every
+                investigation.set_recheck(session, alert_id, next_at, attempts)
+
+    def _purge(self) -> None:
+        now = self._clock()
+        if self._cache is None:
+            return
+        if self._last_purge is not None and now - self._last_purge < self._config.purge_every:
+            return
+        self._last_purge = now
+        try:
+            self._cache.purge_expired()
+        except Exception:  # housekeeping only: the next hour tries again
+            log.exception("purging the enrichment cache failed")
+
+    # -- on request -----------------------------------------------------------------------
+
+    def investigate_alert(self, alert_id: int, actor: str) -> Finding:
+        """Run the alert's playbook again (enrich button, `/pan investigate #N`) and post it."""
+        loaded = self._load(alert_id)
+        if loaded is None:
+            raise AlertNotFound(alert_id)
+        finding = self._run(loaded)
+        log.info("alert %d investigated again, as asked by %s", alert_id, actor)
+        self._queue(loaded, finding, None, attempts=0)
+        self._wake()
+        return finding
+
+    def investigate_indicator(self, indicator: Indicator) -> Finding:
+        """Investigate a bare IP, hash, CVE or threat id (nothing is posted)."""
+        tools = self._tools()
+        kind = str(indicator.kind)
+        if kind == "ip":
+            with self._db.session() as session:
+                context = host_context(session, indicator.value)
+            return bare.ip(indicator.value, tools, context)
+        if kind in ("sha256", "md5"):
+            return bare.file(indicator.value, tools)
+        if kind == "cve":
+            return bare.cve(indicator.value, tools)
+        if kind == "threat":
+            return bare.threat(indicator.value, tools)
+        raise ValueError(f"use investigate_alert for {kind}")
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _tools(self) -> Tools:
+        return Tools(
+            clients=self._clients,
+            panos=self._panos,
+            av_engines=self._av_engines,
+            networks=self._networks,
+            now=self._clock,
+        )
+
+    def _load(self, alert_id: int) -> AlertFacts | None:
+        with self._db.session() as session:
+            row = alerts.get(session, alert_id)
+            if row is None:
+                return None
+            return AlertFacts.from_stored(
+                alert_id=row.id,
+                rule=row.rule,
+                facts=row.facts,
+                host=row.host,
+                other=row.other,
+                first_seen=row.first_seen,
+                count=row.count,
+                host_context=host_context(session, row.host, row.id),
+            )
+
+    def _run(self, alert: AlertFacts) -> Finding:
+        return run_playbook(
+            alert.rule,
+            alert,
+            self._clients,
+            self._panos,
+            av_engines=self._av_engines,
+            networks=self._networks,
+            now=self._clock,
+        )
+
+    def _queue(self, alert: AlertFacts, finding: Finding, key: str | None, attempts: int) -> None:
+        """Queue the finding, record the CVEs it found, and plan a re-check if it is pending."""
+        with self._db.session() as session:
+            outbox.enqueue_reply(session, alert.alert_id, finding_payload(finding), dedupe_key=key)
+            if investigation.add_cves(session, alert.alert_id, finding_cves(finding)):
+                outbox.enqueue_update(session, alert.alert_id)
+            if finding.pending and alert.rule in RECHECKED_RULES:
+                next_at = self._clock() + self._config.recheck_every
+                investigation.set_recheck(session, alert.alert_id, next_at, attempts)
+            else:
+                investigation.clear_recheck(session, alert.alert_id)
