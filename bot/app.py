@@ -6,16 +6,20 @@ own settings, clock and endpoints.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import SecretStr
 from slack_bolt import App
@@ -26,6 +30,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot import logs
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.context import BotContext
@@ -36,16 +41,21 @@ from bot.notifier import Notifier
 from bot.poller import Poller
 from bot.rendering import AlertRenderer
 from bot.slack import register_listeners
+from bot.triage.jobs import LEASE as TRIAGE_LEASE
 from bot.triage.jobs import run_triage_jobs_once, schedule_triage_jobs
 from bot.web import WebServer, build_web_app
 from investigations.enrich.clients import EnrichmentClients
 from investigations.panos.client import PanosClient
 from investigations.rules import Rule
-from storage import Database, leases
+from storage import Database, Session, cursors, leases
 from storage.cache import DbEnrichmentCache
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+
+# `stop()` waits this long for running jobs before abandoning them (INTERFACE.md: exit
+# within 30 s); abandoning is safe: a poll re-reads, an unconfirmed message is resent.
+STOP_GRACE_SECONDS = 10.0
 
 
 def instance_id() -> str:
@@ -53,7 +63,9 @@ def instance_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def build_slack_client(settings: Settings, token: str | None = None) -> WebClient:
+def build_slack_client(
+    settings: Settings, token: str | None = None, *, timeout: int = 15, retries: int = 2
+) -> WebClient:
     """A WebClient for the configured API URL, retrying network and 5xx errors briefly.
 
     429s are not retried here: the notifier defers the row for Retry-After instead of
@@ -63,12 +75,135 @@ def build_slack_client(settings: Settings, token: str | None = None) -> WebClien
     return WebClient(
         token=token or (secret.get_secret_value() if secret else None),
         base_url=settings.slack_api_url,
-        timeout=15,
+        timeout=timeout,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=retries),
+            ServerErrorRetryHandler(max_retry_count=retries),
         ],
     )
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+_WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class DaemonThreadPool(ThreadPoolExecutor):
+    """A ThreadPoolExecutor whose workers are daemon threads.
+
+    The standard pool's workers are joined when the interpreter exits, so one job stuck
+    in a firewall read (up to PANBOT_FIREWALL_TIMEOUT) would hold `panbot run` open past
+    its 30-second shutdown promise. `PanBot.stop()` waits a grace period and then
+    abandons such work, which is safe (RELIABILITY.md); these workers let it.
+    """
+
+    def __init__(self, max_workers: int, thread_name_prefix: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._daemon_max = max_workers
+        self._daemon_prefix = thread_name_prefix
+        self._daemon_queue: queue.SimpleQueue[_WorkItem | None] = queue.SimpleQueue()
+        self._daemon_idle = threading.Semaphore(0)
+        self._daemon_lock = threading.Lock()
+        self._daemon_workers: list[threading.Thread] = []
+        self._daemon_closed = False
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        with self._daemon_lock:
+            if self._daemon_closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            self._daemon_queue.put((future, fn, args, kwargs))
+            if self._daemon_idle.acquire(timeout=0):
+                return future  # an idle worker takes it
+            if len(self._daemon_workers) < self._daemon_max:
+                worker = threading.Thread(
+                    target=self._work,
+                    name=f"{self._daemon_prefix}_{len(self._daemon_workers)}",
+                    daemon=True,
+                )
+                self._daemon_workers.append(worker)
+                worker.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._daemon_queue.get()
+            if item is None:
+                return
+            future, fn, args, kwargs = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            del item, future
+            self._daemon_idle.release()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._daemon_lock:
+            self._daemon_closed = True
+            workers = list(self._daemon_workers)
+        if cancel_futures:
+            while True:
+                try:
+                    item = self._daemon_queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
+        for _ in workers:
+            self._daemon_queue.put(None)
+        if wait:
+            for worker in workers:
+                worker.join()
+        super().shutdown(wait=False)
+
+
+class DaemonJobExecutor(BasePoolExecutor):  # type: ignore[misc]
+    """APScheduler's thread-pool executor, on daemon workers."""
+
+    def __init__(self, max_workers: int = 10) -> None:
+        super().__init__(DaemonThreadPool(max_workers, "panbot-job"))
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret in the settings, in clear, for the log redactor."""
+    values = (getattr(settings, name) for name in type(settings).model_fields)
+    return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+
+
+class JobFailures:
+    """Log a job's failure once when it starts failing and once when it recovers.
+
+    A database or Slack outage makes every tick fail the same way; one line with the
+    traceback says so, the repeats go to debug.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failing: dict[str, str] = {}
+
+    def failed(self, job: str, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        with self._lock:
+            first = job not in self._failing
+            self._failing[job] = reason
+        if first:
+            log.error("job %s failing: %s", job, reason, exc_info=exc)
+        else:
+            log.debug("job %s still failing: %s", job, reason)
+
+    def ok(self, job: str) -> None:
+        with self._lock:
+            reason = self._failing.pop(job, None)
+        if reason is not None:
+            log.info("job %s recovered (was: %s)", job, reason)
+
+    def failing(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._failing)
 
 
 def build_panos_client(settings: Settings) -> PanosClient:
@@ -83,6 +218,9 @@ def build_panos_client(settings: Settings) -> PanosClient:
         ),
         verify=str(verify) if not isinstance(verify, bool) else verify,
         timeout=settings.firewall_timeout,
+        # A log job that never finishes is abandoned after two request timeouts (60 s by
+        # default); the poll fails, is logged once, and the next interval asks again.
+        job_deadline=2 * settings.firewall_timeout,
         zone=settings.firewall_zone,
     )
 
@@ -130,19 +268,30 @@ class PanBot:
     ) -> None:
         settings.require_for_run()
         assert settings.slack_channel is not None
+        logs.redact_secrets(secret_values(settings))
         self.settings = settings
         self.clock = clock
         self.instance = instance_id()
+        self.lease_ttl = timedelta(seconds=settings.lease_seconds)
+        # A poll lease outlives a few intervals, so the holder keeps its rules between polls.
+        self.poll_lease_ttl = max(self.lease_ttl, timedelta(seconds=3 * settings.poll_interval))
+        self.failures = JobFailures()
+        self._stopped = threading.Event()
         self.metrics = Metrics()
         self.db = Database(settings.database_url)
         if migrate:
-            upgrade(settings.database_url)
+            # Replicas started together would otherwise race to create the same tables.
+            with self.db.exclusive("panbot:migrate"):
+                upgrade(settings.database_url)
         # A forgotten key must never stop an alert from being posted: shown as the key.
         self.catalog = Catalog(settings.language, strict=False)
         self.panos = build_panos_client(settings)
         self.slack = build_slack_client(settings)
+        # The notifier's own client: a short timeout and one retry bound a send well
+        # inside the row's claim, so no other replica resends a message still in flight.
+        self.notifier_slack = build_slack_client(settings, timeout=10, retries=1)
         self.rules = rules or settings.rules()
-        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="panbot-work")
+        self.executor: ThreadPoolExecutor = DaemonThreadPool(8, "panbot-work")
         self.poller = Poller(
             db=self.db,
             client=self.panos,
@@ -153,17 +302,19 @@ class PanBot:
             lookback=timedelta(minutes=settings.lookback_minutes),
             clock=clock,
             metrics=self.metrics,
+            fence=self._still_polls,
         )
         self.renderer = AlertRenderer(self.catalog, self.db)
         notifier_kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
         self.notifier = Notifier(
             db=self.db,
-            client=self.slack,
+            client=self.notifier_slack,
             channel=settings.slack_channel,
             renderer=self.renderer,
             clock=clock,
             metrics=self.metrics,
             min_interval=slack_min_interval,
+            claim_for=max(self.lease_ttl, timedelta(seconds=30)),
             **notifier_kwargs,
         )
         self.cache = DbEnrichmentCache(self.db, clock)
@@ -194,12 +345,13 @@ class PanBot:
         )
         self.bolt = self._build_bolt()
         register_listeners(self.bolt, self.context)
-        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC, executors={"default": DaemonJobExecutor(10)}
+        )
         self.socket_handler: SocketModeHandler | None = None
         self.web: WebServer | None = None
         self._enable_http = enable_http
         self._drain_lock = threading.Lock()
-        self._stopped = threading.Event()
 
     def _build_bolt(self) -> App:
         secret = self.settings.slack_signing_secret
@@ -215,37 +367,56 @@ class PanBot:
 
     def _holds(self, name: str, ttl: timedelta) -> bool:
         """Take or renew a lease; only the holder among replicas runs the job."""
+        if self._stopped.is_set():
+            return False
         with self.db.session() as session:
             return leases.acquire(session, name, self.instance, self.clock(), ttl)
 
+    def _still_polls(self, session: Session, rule: Rule) -> bool:
+        """The poller's fence: renew the rule's lease in the page's own transaction."""
+        if self._stopped.is_set():
+            return False
+        return leases.acquire(
+            session, f"poll:{rule.id}", self.instance, self.clock(), self.poll_lease_ttl
+        )
+
+    def _still_drains(self) -> bool:
+        return self._holds("notifier", self.lease_ttl)
+
     def poll_job(self, rule: Rule) -> None:
-        interval = self.settings.poll_interval
-        if not self._holds(f"poll:{rule.id}", timedelta(seconds=max(3 * interval, 30))):
-            return
+        name = f"poll:{rule.id}"
         try:
+            if not self._holds(name, self.poll_lease_ttl):
+                return
             self.poller.poll(rule)
-        except Exception:  # the scheduler must keep running; the next interval retries
-            log.exception("poll of rule %s crashed", rule.id)
+        except Exception as exc:  # the scheduler must keep running; the next interval retries
+            self.failures.failed(name, exc)
+        else:
+            self.failures.ok(name)
         self.wake_notifier()
 
     def drain_job(self) -> None:
         if not self._drain_lock.acquire(blocking=False):
             return
         try:
-            if self._holds("notifier", timedelta(seconds=30)):
-                self.notifier.drain(budget=20)
-        except Exception:
-            log.exception("outbox drain crashed")
+            if self._holds("notifier", self.lease_ttl):
+                self.notifier.drain(budget=20, hold=self._still_drains)
+        except Exception as exc:
+            self.failures.failed("notifier", exc)
+        else:
+            self.failures.ok("notifier")
         finally:
             self._drain_lock.release()
 
     def investigator_job(self) -> None:
-        if not self._holds("investigator", timedelta(seconds=120)):
-            return
         try:
+            if not self._holds("investigator", max(self.lease_ttl, timedelta(seconds=120))):
+                return
             self.investigator.run_once()
-        except Exception:  # the scheduler must keep running; the next tick retries
-            log.exception("investigation job crashed")
+        except Exception as exc:  # the scheduler must keep running; the next tick retries
+            self.failures.failed("investigator", exc)
+        else:
+            self.failures.ok("investigator")
 
     def run_pending_work(self) -> bool:
         """Run queued background work once, synchronously; True if there was any."""
@@ -255,7 +426,10 @@ class PanBot:
 
     def wake_notifier(self) -> None:
         """Drain soon, not at the next tick: a new alert should reach Slack within a second."""
-        if not self._stopped.is_set():
+        if self._stopped.is_set():
+            return
+        # RuntimeError: shutting down, the executor takes no more work.
+        with contextlib.suppress(RuntimeError):
             self.executor.submit(self.drain_job)
 
     # -- health -------------------------------------------------------------------------
@@ -277,6 +451,13 @@ class PanBot:
         else:
             body["firewall"] = "ok" if self.poller.firewall_ok else "unknown"
         last = self.poller.last_poll_at
+        if last is None and body["database"] == "ok":
+            # A standby replica polls nothing itself: the rules' shared cursors tell.
+            with contextlib.suppress(Exception), self.db.session() as session:
+                last = max(
+                    (c.last_poll_at for c in cursors.all_cursors(session) if c.last_poll_at),
+                    default=None,
+                )
         body["last_poll"] = last.isoformat() if last else None
         problem = self.notifier.channel_problem
         body["slack"] = f"error: {problem.error}" if problem else "ok"
@@ -353,11 +534,18 @@ class PanBot:
             )
             self.socket_handler.connect()  # type: ignore[no-untyped-call]
 
-    def stop(self) -> None:
-        """Stop cleanly: running jobs finish, leases are given up, connections close."""
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop cleanly: jobs finish or are safely abandoned, leases go, connections close.
+
+        Running jobs get `grace` seconds; a poll stops before its next page and a drain
+        after the row in hand. Whatever still runs after that is abandoned: closing the
+        firewall and Slack clients makes it fail fast, and its work is redone by the next
+        holder (the cursor moves only with stored pages; an unconfirmed message is resent).
+        """
         self._stopped.set()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+        self.poller.stop()
+        self.notifier.stop()
+        deadline = time.monotonic() + grace
         if self.socket_handler is not None:
             # Without this the built-in client reconnects while closing, and waits out
             # its receive timeout.
@@ -365,13 +553,47 @@ class PanBot:
             self.socket_handler.close()  # type: ignore[no-untyped-call]
         if self.web is not None:
             self.web.stop()
-        self.executor.shutdown(wait=True, cancel_futures=True)
-        with self.db.session() as session:
-            for rule in self.rules:
-                leases.release(session, f"poll:{rule.id}", self.instance)
-            leases.release(session, "notifier", self.instance)
-            leases.release(session, "investigator", self.instance)
+        finished = _within(deadline, self._shutdown_scheduler, self._shutdown_executor)
+        if not finished:
+            log.warning("shutdown: abandoning work still running after %.0f s", grace)
+        try:
+            with self.db.session() as session:
+                for name in self._lease_names():
+                    leases.release(session, name, self.instance)
+        except Exception as exc:  # the leases expire on their own
+            log.warning("shutdown: could not release leases (%s)", type(exc).__name__)
         self.enrichment.close()
         self.panos.close()
         self.db.dispose()
         log.info("panbot stopped")
+
+    def _lease_names(self) -> list[str]:
+        return [
+            *(f"poll:{rule.id}" for rule in self.rules),
+            "notifier",
+            "investigator",
+            TRIAGE_LEASE,
+        ]
+
+    def _shutdown_scheduler(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def _shutdown_executor(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _within(deadline: float, *steps: Callable[[], None]) -> bool:
+    """Run blocking shutdown steps in order in a helper thread; False if time ran out."""
+
+    def run() -> None:
+        for step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("shutdown step failed")
+
+    helper = threading.Thread(target=run, name="panbot-stop", daemon=True)
+    helper.start()
+    helper.join(max(0.0, deadline - time.monotonic()))
+    return not helper.is_alive()

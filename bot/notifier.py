@@ -2,7 +2,12 @@
 
 A row is marked sent only after Slack confirms it, and the parent's `ts` is stored in
 the same transaction; a crash between Slack's answer and that commit is the one
-window in which a message can be posted twice (Slack has no idempotency key).
+window in which a message can be posted twice (Slack has no idempotency key). A
+database that fails in that window does not widen it: the `ts` is kept in memory
+and recorded at the next attempt instead of posting again.
+
+Each row is claimed before it is sent (RELIABILITY.md), and `hold` renews the
+replica's lease before every row, so two replicas never send one row.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.views.model import SlackMessage
-from storage import Database, alerts, outbox
+from storage import Database, Session, alerts, outbox
 from storage.models import AlertRow, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -84,7 +89,8 @@ class Notifier:
         clock: Clock,
         metrics: Metrics,
         min_interval: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        claim_for: timedelta = timedelta(seconds=60),
     ) -> None:
         self._db = db
         self._client = client
@@ -93,18 +99,36 @@ class Notifier:
         self._clock = clock
         self._metrics = metrics
         self._min_interval = min_interval
-        self._sleep = sleep
+        self._sleep = sleep or self._pause
         self._last_post: dict[str, float] = {}
         self._joined: set[str] = set()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._claim_for = claim_for
+        # Rows Slack accepted whose ts the database did not take yet: row id -> ts.
+        self._unrecorded: dict[int, str] = {}
+        self._posted_channel: dict[int, str] = {}
+        # Their database writes, retried first thing at the next drain.
+        self._pending_writes: dict[int, Callable[[Session], None]] = {}
         self.channel_problem: ChannelProblem | None = None
 
-    def drain(self, budget: float = 20.0) -> int:
-        """Send due rows until none is left, Slack asks us to wait, or `budget` seconds pass."""
+    def stop(self) -> None:
+        """Make a running drain return after the row in hand (pacing waits end at once)."""
+        self._stopping.set()
+
+    def _pause(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
+    def drain(self, budget: float = 20.0, hold: Callable[[], bool] | None = None) -> int:
+        """Send due rows until none is left, Slack asks us to wait, or `budget` seconds pass.
+
+        `hold` is asked before every row; False (this replica lost its lease) stops the drain.
+        """
         deadline = time.monotonic() + budget
         sent = 0
         with self._lock:
-            while time.monotonic() < deadline:
+            sent += self._flush_pending_writes()
+            while time.monotonic() < deadline and not self._stopping.is_set():
                 with self._db.session() as session:
                     rows = outbox.due(session, self._clock(), limit=20)
                     session.expunge_all()
@@ -112,6 +136,8 @@ class Notifier:
                     break
                 progressed = False
                 for row in rows:
+                    if self._stopping.is_set() or (hold is not None and not hold()):
+                        return sent
                     status = self._send(row)
                     if status == "sent":
                         sent += 1
@@ -126,6 +152,11 @@ class Notifier:
                 self._metrics.outbox_pending.set(outbox.counts(session).get(outbox.PENDING, 0))
         return sent
 
+    def _claim(self, row: OutboxRow) -> bool:
+        now = self._clock()
+        with self._db.session() as session:
+            return outbox.claim(session, row.id, now, now + self._claim_for)
+
     def _send(self, row: OutboxRow) -> str:
         with self._db.session() as session:
             alert = alerts.get(session, row.alert_id) if row.alert_id is not None else None
@@ -136,47 +167,41 @@ class Notifier:
                 outbox.mark_failed(session, row.id, "alert not found")
             return "failed"
         channel = alert.slack_channel or self._channel
-        try:
-            if row.kind == outbox.PARENT:
-                return self._send_parent(row, alert, channel)
-            if alert.slack_ts is None:
-                # The parent is not posted yet: a reply waits; an update is moot, because
-                # the parent renders the alert's state when it is sent.
-                with self._db.session() as session:
-                    if row.kind == outbox.UPDATE:
-                        outbox.mark_sent(session, row.id, None, self._clock())
-                        return "sent"
-                    outbox.defer(session, row.id, self._clock() + timedelta(seconds=2))
-                return "deferred"
-            if row.kind == outbox.UPDATE:
-                message = self._renderer.parent(alert)
-                self._call(
-                    channel,
-                    "chat_update",
-                    ts=alert.slack_ts,
-                    text=message.text,
-                    blocks=message.blocks,
-                )
-                ts = alert.slack_ts
-            else:
-                message = self._renderer.reply(alert, row.payload)
-                response = self._call(
-                    channel,
-                    "chat_postMessage",
-                    thread_ts=alert.slack_ts,
-                    text=message.text,
-                    blocks=message.blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-                ts = str(response.get("ts"))
+        if row.kind == outbox.PARENT:
+            return self._send_parent(row, alert, channel)
+        if alert.slack_ts is None:
+            # The parent is not posted yet: a reply waits; an update is moot, because
+            # the parent renders the alert's state when it is sent.
             with self._db.session() as session:
-                outbox.mark_sent(session, row.id, ts, self._clock())
-        except SlackApiError as exc:
-            return self._on_api_error(row, exc)
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            self._retry(row, f"network error: {type(exc).__name__}")
-            return "error"
+                if row.kind == outbox.UPDATE:
+                    outbox.mark_sent(session, row.id, None, self._clock())
+                    return "sent"
+                outbox.defer(session, row.id, self._clock() + timedelta(seconds=2))
+            return "deferred"
+        if row.kind == outbox.UPDATE:
+            if not self._claim(row):
+                return "skipped"
+            message = self._renderer.parent(alert)
+            status = self._attempt(
+                row,
+                channel,
+                "chat_update",
+                ts=alert.slack_ts,
+                text=message.text,
+                blocks=message.blocks,
+            )
+            ts: str | None = alert.slack_ts
+        else:
+            status = self._post(
+                row,
+                channel,
+                lambda: self._renderer.reply(alert, row.payload),
+                thread_ts=alert.slack_ts,
+            )
+            ts = self._unrecorded.get(row.id)
+        if status != "sent":
+            return status
+        self._record(row, lambda session: outbox.mark_sent(session, row.id, ts, self._clock()))
         self._metrics.messages_sent.labels(row.kind).inc()
         return "sent"
 
@@ -185,25 +210,89 @@ class Notifier:
             with self._db.session() as session:
                 outbox.mark_sent(session, row.id, alert.slack_ts, self._clock())
             return "sent"
-        message = self._renderer.parent(alert)
-        response = self._call(
+        status = self._post(row, channel, lambda: self._renderer.parent(alert))
+        if status != "sent":
+            return status
+        ts = self._unrecorded[row.id]
+        where = self._posted_channel.get(row.id, channel)
+
+        def record(session: Session) -> None:
+            alerts.set_slack_ts(session, alert.id, where, ts)
+            outbox.mark_sent(session, row.id, ts, self._clock())
+
+        self._record(row, record)
+        self._metrics.messages_sent.labels(row.kind).inc()
+        return "sent"
+
+    def _post(
+        self, row: OutboxRow, channel: str, render: Callable[[], SlackMessage], **extra: Any
+    ) -> str:
+        """Claim a row and post its message, paced; or only claim it if it is posted already."""
+        if row.id in self._unrecorded:  # Slack has it; only the database write is missing
+            return "sent" if self._claim(row) else "skipped"
+        self._pace(channel)
+        if not self._claim(row):
+            return "skipped"
+        message = render()
+        return self._attempt(
+            row,
             channel,
             "chat_postMessage",
             text=message.text,
             blocks=message.blocks,
             unfurl_links=False,
             unfurl_media=False,
+            **extra,
         )
-        ts = str(response["ts"])
-        with self._db.session() as session:
-            alerts.set_slack_ts(session, alert.id, str(response.get("channel") or channel), ts)
-            outbox.mark_sent(session, row.id, ts, self._clock())
-        self._metrics.messages_sent.labels(row.kind).inc()
+
+    def _attempt(self, row: OutboxRow, channel: str, method: str, **kwargs: Any) -> str:
+        """Call Slack for a claimed row; "sent" keeps the answer's ts for `_record`."""
+        try:
+            response = self._call(channel, method, **kwargs)
+        except SlackApiError as exc:
+            return self._on_api_error(row, exc)
+        except (SlackClientError, OSError, ValueError) as exc:
+            # Dropped connections, timeouts, unreadable answers: Slack may or may not have
+            # the message; sending again is the at-least-once side of the trade.
+            self._retry(row, f"network error: {type(exc).__name__}")
+            return "error"
+        if method == "chat_update":
+            return "sent"
+        self._unrecorded[row.id] = str(response.get("ts"))
+        self._posted_channel[row.id] = str(response.get("channel") or channel)
         return "sent"
 
+    def _record(self, row: OutboxRow, write: Callable[[Session], None]) -> None:
+        """Store what Slack confirmed; a database error keeps it for the next drain."""
+        try:
+            with self._db.session() as session:
+                write(session)
+        except Exception:
+            # The row stays claimed; the next drain records it rather than posting it again
+            # (unless this process dies first: the window RELIABILITY.md names).
+            self._pending_writes[row.id] = write
+            log.warning("could not record Slack's answer for outbox row %d; will retry", row.id)
+            raise
+        self._forget(row.id)
+
+    def _forget(self, row_id: int) -> None:
+        self._unrecorded.pop(row_id, None)
+        self._posted_channel.pop(row_id, None)
+        self._pending_writes.pop(row_id, None)
+
+    def _flush_pending_writes(self) -> int:
+        """Record what Slack confirmed while the database was away; raise if it still is."""
+        done = 0
+        for row_id, write in list(self._pending_writes.items()):
+            with self._db.session() as session:
+                write(session)
+            self._forget(row_id)
+            done += 1
+        if done:
+            log.info("recorded %d Slack answer(s) kept while the database was unavailable", done)
+        return done
+
     def _call(self, channel: str, method: str, **kwargs: Any) -> Any:
-        if method == "chat_postMessage":
-            self._pace(channel)
         try:
             response = getattr(self._client, method)(channel=channel, **kwargs)
         except SlackApiError as exc:
@@ -213,7 +302,8 @@ class Notifier:
                 except SlackApiError as join_error:
                     log.error(
                         "cannot join channel %s (%s): invite the bot",
-                        channel, join_error.response.get("error"),
+                        channel,
+                        join_error.response.get("error"),
                     )
                     raise exc from None
                 response = getattr(self._client, method)(channel=channel, **kwargs)
@@ -243,7 +333,9 @@ class Notifier:
             self._metrics.slack_429.inc()
             retry_after = _retry_after(exc)
             with self._db.session() as session:
-                outbox.defer(session, row.id, self._clock() + timedelta(seconds=retry_after))
+                outbox.defer(
+                    session, row.id, self._clock() + timedelta(seconds=retry_after), "ratelimited"
+                )
             log.info("Slack rate limit: waiting %.0f s", retry_after)
             return "ratelimited"
         self._metrics.messages_failed.labels(row.kind, error).inc()

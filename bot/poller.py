@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,13 +16,20 @@ from bot.metrics import Metrics
 from investigations.panos.client import PanosClient
 from investigations.panos.errors import PanosError
 from investigations.rules import Rule
-from storage import Database, cursors
+from storage import Database, Session, cursors
 
 log = logging.getLogger(__name__)
 
 # PAN-OS stamps receive_time when the management plane receives a log; logs forwarded
 # late (Panorama, log collectors) can land a little before the newest one we stored.
 DEFAULT_OVERLAP = timedelta(minutes=2)
+
+# Asked inside each page's transaction: may this replica still store this rule's logs?
+Fence = Callable[[Session, Rule], bool]
+
+
+class PollAbandoned(Exception):
+    """The poll stopped between pages: shutting down, or another replica took the rule."""
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Poller:
         metrics: Metrics,
         overlap: timedelta = DEFAULT_OVERLAP,
         page_size: int = 5000,
+        fence: Fence | None = None,
     ) -> None:
         self._db = db
         self._client = client
@@ -74,6 +82,11 @@ class Poller:
         self._page_size = page_size
         self._health: dict[str, _RuleHealth] = {rule.id: _RuleHealth() for rule in rules}
         self._lock = threading.Lock()
+        # Renewing the rule's lease in the page's own transaction makes the lease a fence:
+        # a replica that lost it (a long poll, a pause) cannot store a page beside the new
+        # holder, and the lease row's lock serialises two replicas' pages of one rule.
+        self._fence = fence
+        self._stopping = threading.Event()
         self.last_poll_at: datetime | None = None
         self.firewall_ok: bool | None = None
 
@@ -92,6 +105,10 @@ class Poller:
                 rule.log_type, query, page_size=self._page_size, direction="forward"
             ):
                 with self._db.session() as session:
+                    if self._stopping.is_set():
+                        raise PollAbandoned("shutting down")
+                    if self._fence is not None and not self._fence(session, rule):
+                        raise PollAbandoned("another replica holds the rule")
                     result = ingest_page(
                         session,
                         rule=rule,
@@ -103,10 +120,18 @@ class Poller:
                 self._count(rule, outcome, result)
         except PanosError as exc:
             outcome.error = str(exc)
+        except PollAbandoned as exc:
+            # Nothing of the page in hand was stored: the next holder reads it again.
+            log.info("poll of rule %s abandoned: %s", rule.id, exc)
+            return outcome
         finally:
             self._metrics.poll_duration.labels(rule.id).observe(time.perf_counter() - begun)
         self._finish(rule, started, outcome)
         return outcome
+
+    def stop(self) -> None:
+        """Make running polls stop before storing another page."""
+        self._stopping.set()
 
     def _query(self, rule: Rule, now: datetime) -> str:
         with self._db.session() as session:

@@ -57,6 +57,23 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a database-wide lock for the block: one replica at a time (e.g. migrating).
+
+        PostgreSQL: a transaction-level advisory lock on a connection of its own, held
+        until the block ends (safe behind PgBouncer, unlike a session-level lock). SQLite
+        means one process: nothing to do.
+        """
+        if self.dialect != "postgresql":
+            yield
+            return
+        with self.engine.connect() as connection, connection.begin():
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+            )
+            yield
+
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
         with self.engine.connect() as connection:

@@ -3,6 +3,10 @@
 A row is marked sent only after Slack confirms it. A parent has the dedupe key
 `parent:<alert id>`, so an alert can never have two parent rows; an update row is
 coalesced while one is still pending, since it renders the alert's state at send time.
+
+A sender claims a row before sending it (its next attempt moves past the send), so
+two senders never send one row at once, and a sender that dies mid-send leaves the
+row due again once the claim runs out.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxRow, utcnow
@@ -23,6 +27,9 @@ UPDATE = "update"
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
+
+# `last_error` of a claimed row: its message is being rendered and sent right now.
+IN_FLIGHT = "in flight"
 
 
 def enqueue(
@@ -62,10 +69,16 @@ def enqueue_parent(session: Session, alert_id: int) -> bool:
 
 
 def enqueue_update(session: Session, alert_id: int) -> bool:
-    """Queue a refresh of the alert's parent unless one is already waiting."""
+    """Queue a refresh of the alert's parent unless one is already waiting.
+
+    A row in flight has rendered the alert already: it cannot carry this change.
+    """
     waiting = session.scalar(
         select(OutboxRow.id).where(
-            OutboxRow.alert_id == alert_id, OutboxRow.kind == UPDATE, OutboxRow.state == PENDING
+            OutboxRow.alert_id == alert_id,
+            OutboxRow.kind == UPDATE,
+            OutboxRow.state == PENDING,
+            or_(OutboxRow.last_error.is_(None), OutboxRow.last_error != IN_FLIGHT),
         )
     )
     if waiting is not None:
@@ -92,6 +105,21 @@ def due(session: Session, now: datetime, limit: int = 50) -> list[OutboxRow]:
     )
 
 
+def claim(session: Session, row_id: int, now: datetime, until: datetime) -> bool:
+    """Take a due row for sending until `until`; False if another sender has it, or it is done."""
+    statement = (
+        update(OutboxRow)
+        .where(
+            OutboxRow.id == row_id,
+            OutboxRow.state == PENDING,
+            OutboxRow.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=until, last_error=IN_FLIGHT)
+        .returning(OutboxRow.id)
+    )
+    return session.execute(statement).first() is not None
+
+
 def mark_sent(session: Session, row_id: int, slack_ts: str | None, at: datetime) -> None:
     session.execute(
         update(OutboxRow)
@@ -109,9 +137,13 @@ def retry_later(session: Session, row_id: int, at: datetime, error: str) -> None
     )
 
 
-def defer(session: Session, row_id: int, at: datetime) -> None:
+def defer(session: Session, row_id: int, at: datetime, reason: str | None = None) -> None:
     """Push a row back without counting an attempt (e.g. its parent is not posted yet)."""
-    session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(next_attempt_at=at))
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row_id)
+        .values(next_attempt_at=at, last_error=reason[:500] if reason else None)
+    )
 
 
 def mark_failed(session: Session, row_id: int, error: str) -> None:

@@ -525,11 +525,15 @@ def counts_between(
         .order_by(AlertRow.rule)
     )
     closed = session.execute(
-        select(func.coalesce(AlertRow.verdict, "unknown"), func.count())
+        select(AlertRow.verdict, func.count())
         .where(AlertRow.closed_at >= start, AlertRow.closed_at < end)
-        .group_by(func.coalesce(AlertRow.verdict, "unknown"))
+        .group_by(AlertRow.verdict)
     )
-    return {r: int(n) for r, n in opened}, {v: int(n) for v, n in closed}
+    by_verdict: dict[str, int] = {}
+    for verdict, n in closed:
+        key = verdict or "unknown"
+        by_verdict[key] = by_verdict.get(key, 0) + int(n)
+    return {r: int(n) for r, n in opened}, by_verdict
 
 
 def oldest_open(session: Session, limit: int = 10) -> list[AlertRow]:

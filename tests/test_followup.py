@@ -148,12 +148,28 @@ def test_what_counts_as_contact(event: Event, reason: str | None) -> None:
 
 def test_contacts_in_are_ordered_and_unique() -> None:
     later = [
-        _event(LogType.TRAFFIC, dst="198.51.100.23", app="ssl", proto="tcp", dport=443,
-               receive_time=T0 + timedelta(minutes=2)),
-        _event(LogType.TRAFFIC, dst="198.51.100.23", app="ssl", proto="tcp", dport=443,
-               receive_time=T0 + timedelta(minutes=3)),
-        _event(LogType.URL, dst="203.0.113.5", misc="update.shipping-notice.example/a",
-               receive_time=T0 + timedelta(minutes=1)),
+        _event(
+            LogType.TRAFFIC,
+            dst="198.51.100.23",
+            app="ssl",
+            proto="tcp",
+            dport=443,
+            receive_time=T0 + timedelta(minutes=2),
+        ),
+        _event(
+            LogType.TRAFFIC,
+            dst="198.51.100.23",
+            app="ssl",
+            proto="tcp",
+            dport=443,
+            receive_time=T0 + timedelta(minutes=3),
+        ),
+        _event(
+            LogType.URL,
+            dst="203.0.113.5",
+            misc="update.shipping-notice.example/a",
+            receive_time=T0 + timedelta(minutes=1),
+        ),
     ]
     found = contacts_in(later, WANTED)
     assert [c.log_type for c in found] == ["url", "traffic"]
@@ -201,6 +217,7 @@ def test_summarise_evidence_counts() -> None:
 @pytest.fixture(scope="module")
 def firewall() -> Iterator[tuple[SimulatorServer, PanosClient]]:
     simulator = SimulatorServer(scenario="guide").start()
+    simulator.act_polls = 0  # log jobs finish at once: no polling sleeps
     client = PanosClient(simulator.url, api_key=DEFAULT_API_KEY, job_poll_interval=0.05)
     try:
         yield simulator, client

@@ -9,8 +9,16 @@ import pytest
 from investigations.enrich.errors import SourceUnavailable
 from investigations.enrich.outcome import failed, not_found, off, ok, pending
 from investigations.finding import Fact, Finding, Message, SourceStatus
-from investigations.playbooks import AlertFacts, HostContext, finding_cves
-from investigations.playbooks import antivirus, correlation, spyware, vulnerability, wildfire
+from investigations.playbooks import (
+    AlertFacts,
+    HostContext,
+    antivirus,
+    correlation,
+    finding_cves,
+    spyware,
+    vulnerability,
+    wildfire,
+)
 from investigations.playbooks.common import Draft, lines, shorten
 
 HOST = "192.168.10.21"
@@ -21,10 +29,20 @@ HOST = "192.168.10.21"
     [
         (["CVE-2015-0036"], [], "recommend.check_patch", "mark_patched", False),
         (["CVE-2015-0036"], ["CVE-2015-0036"], "recommend.close_no_impact", "close_alert", True),
-        (["CVE-2015-0036", "CVE-2015-0037"], ["CVE-2015-0036"], "recommend.check_patch",
-         "mark_patched", False),
-        (["CVE-2015-0036", "CVE-2015-0037"], ["CVE-2015-0037", "CVE-2015-0036", "x"],
-         "recommend.close_no_impact", "close_alert", True),
+        (
+            ["CVE-2015-0036", "CVE-2015-0037"],
+            ["CVE-2015-0036"],
+            "recommend.check_patch",
+            "mark_patched",
+            False,
+        ),
+        (
+            ["CVE-2015-0036", "CVE-2015-0037"],
+            ["CVE-2015-0037", "CVE-2015-0036", "x"],
+            "recommend.close_no_impact",
+            "close_alert",
+            True,
+        ),
         (["threat:37183"], ["threat:37183"], "recommend.close_no_impact", "close_alert", True),
         ([], ["CVE-2015-0036"], "recommend.check_patch", "mark_patched", False),
     ],
@@ -79,13 +97,28 @@ def test_antivirus_our_engine_decides(
 @pytest.mark.parametrize(
     ("contacts", "blocked", "key", "actions", "warning"),
     [
-        (3, False, "recommend.isolate_and_restore",
-         ("request_isolation", "mark_monitored", "close_alert"), "warning.host_contacted"),
+        (
+            3,
+            False,
+            "recommend.isolate_and_restore",
+            ("request_isolation", "mark_monitored", "close_alert"),
+            "warning.host_contacted",
+        ),
         (0, False, "recommend.monitor", ("mark_monitored", "close_alert"), None),
-        (None, False, "recommend.review",
-         ("request_isolation", "mark_monitored", "close_alert"), None),
-        (2, True, "recommend.not_urgent", ("close_alert", "mark_monitored"),
-         "warning.wildfire_informational"),
+        (
+            None,
+            False,
+            "recommend.review",
+            ("request_isolation", "mark_monitored", "close_alert"),
+            None,
+        ),
+        (
+            2,
+            True,
+            "recommend.not_urgent",
+            ("close_alert", "mark_monitored"),
+            "warning.wildfire_informational",
+        ),
     ],
 )
 def test_wildfire_contact_decides(

@@ -32,6 +32,7 @@ class Lab:
 
     def __init__(self) -> None:
         self.simulator = SimulatorServer(scenario="guide").start()
+        self.simulator.act_polls = 0  # log jobs finish at once: no polling sleeps
         self.intel = FakeIntel()
         self.panos = PanosClient(
             self.simulator.url, api_key=DEFAULT_API_KEY, job_poll_interval=0.05
@@ -63,15 +64,11 @@ class Lab:
             host_context=HostContext(**context),
         )
 
-    def run(
-        self, rule_id: str, clients: EnrichmentClients | None = None, **kwargs: Any
-    ) -> Finding:
+    def run(self, rule_id: str, clients: EnrichmentClients | None = None, **kwargs: Any) -> Finding:
         pick = kwargs.pop("pick", None)
         engines = kwargs.pop("av_engines", ())
         alert = self.alert(rule_id, pick, **kwargs)
-        return run_playbook(
-            rule_id, alert, clients or self.clients, self.panos, av_engines=engines
-        )
+        return run_playbook(rule_id, alert, clients or self.clients, self.panos, av_engines=engines)
 
     def tools(self) -> Tools:
         return Tools(clients=self.clients, panos=self.panos, networks=NETWORKS)
@@ -154,7 +151,7 @@ def test_antivirus_our_engine_silent_means_scan(lab: Lab) -> None:
 
 
 def test_one_failing_source_never_blocks_the_others(lab: Lab) -> None:
-    lab.intel.fail_next("virustotal", 2, status=503)
+    lab.intel.fail_next("virustotal", 1, status=503)
     finding = lab.run("antivirus", av_engines=("Kaspersky",))
     vt = next(s for s in finding.sources if s.name == "virustotal")
     assert vt.status is SourceStatus.FAILED
@@ -241,7 +238,7 @@ def test_correlation_evidence(lab: Lab) -> None:
 
 def test_firewall_failure_is_listed_and_the_advice_is_to_review(lab: Lab) -> None:
     alert = lab.alert("wildfire")
-    lab.simulator.fail_next(5, status=500)
+    lab.simulator.fail_next(1, status=500)
     finding = run_playbook("wildfire", alert, lab.clients, lab.panos)
     assert status(finding, "firewall") is SourceStatus.FAILED
     assert finding.recommendation == Message(key="recommend.review")

@@ -164,6 +164,8 @@ def close_values(verdict: str | None, note: str | None = None) -> dict[str, Any]
     """The closing modal's `state.values`."""
     selected = {"value": verdict, "text": {"type": "plain_text", "text": verdict}}
     return {
-        "verdict": {"verdict": {"type": "radio_buttons", "selected_option": selected if verdict else None}},
+        "verdict": {
+            "verdict": {"type": "radio_buttons", "selected_option": selected if verdict else None}
+        },
         "note": {"note": {"type": "plain_text_input", "value": note}},
     }

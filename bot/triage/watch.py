@@ -68,6 +68,8 @@ def _post_new_logs(t: Triage, watch: Watch) -> bool:
     since = cursor.watermark if cursor else watch.since
     if since is None:
         since = t.clock()
+    # Log times have whole seconds: a log of the watch's first second counts.
+    since = since.replace(microsecond=0)
     try:
         query = watch_query(watch.ip, t.panos.format_time(since))
         found: list[Event] = []

@@ -1,0 +1,1 @@
+"""panbot benchmarks: `python -m benchmarks.run --help`."""

@@ -1,0 +1,111 @@
+"""1. parse: one full page of threat logs, panbot's parser against lxml and pan-python.
+
+In memory: `parse_response` + `parse_log_entries` on the bytes the simulator renders,
+against bare `lxml.etree.fromstring` (the floor) and `xmltodict.parse` (what a script
+built on pan-python does with `xml_root()`). Over HTTP against the simulator:
+`PanosClient.query_logs` against `pan.xapi.PanXapi.log` + `xmltodict.parse`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import warnings
+
+from lxml import etree
+
+from benchmarks.common import Config, Result, interleaved, ms, ratio, threat_fields, threat_page
+
+QUERY = "( severity eq critical )"
+
+
+def run(cfg: Config) -> Result:
+    import xmltodict
+
+    from investigations.panos.events import LogType
+    from investigations.panos.parse import parse_log_entries, parse_response
+
+    n = cfg.size(5000, 200)
+    rounds = cfg.size(7, 2)
+    result = Result("parse")
+    body = threat_page(n)
+    result.figure("entries", n)
+    result.figure("response MB", round(len(body) / 1e6, 2))
+
+    def panbot() -> None:
+        events = parse_log_entries(parse_response(body), LogType.THREAT)
+        assert len(events) == n
+
+    times = interleaved(
+        {
+            "lxml fromstring": lambda: etree.fromstring(body),
+            "panbot": panbot,
+            "xmltodict": lambda: xmltodict.parse(body),
+        },
+        rounds,
+    )
+    for name, values in times.items():
+        result.figure(f"{name} ms (median)", ms(statistics.median(values)))
+    vs_raw = ratio(times, "panbot", "lxml fromstring")
+    vs_xmltodict = ratio(times, "panbot", "xmltodict")
+    result.figure("panbot / lxml", round(vs_raw, 2))
+    result.figure("panbot / xmltodict", round(vs_xmltodict, 2))
+    result.goal("within 1.5x of bare lxml", vs_raw <= 1.5)
+    result.goal("faster than xmltodict", vs_xmltodict < 1.0)
+
+    over_http = _over_http(n, cfg.size(3, 1))
+    result.figures.update(over_http)
+    if "panbot / pan-python over HTTP" in over_http:
+        result.goal(
+            "faster than pan.xapi + xmltodict over HTTP",
+            over_http["panbot / pan-python over HTTP"] < 1.0,
+        )
+    return result
+
+
+def _over_http(n: int, rounds: int) -> dict[str, float]:
+    """Both clients fetch the same page from the simulator (one job, answered FIN at once)."""
+    import xmltodict
+
+    from bot.simulator.api import DEFAULT_API_KEY
+    from bot.simulator.server import SimulatorServer
+    from investigations.panos.client import PanosClient
+    from investigations.panos.events import LogType
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import pan.xapi
+
+    sim = SimulatorServer(scenario="empty", act_polls=0).start()
+    try:
+        moment = sim.store.now()
+        for i in range(n):
+            sim.append("threat", **threat_fields(i, host=i % 200, receive_time=moment))
+        client = PanosClient(sim.url, api_key=DEFAULT_API_KEY, job_poll_interval=0.05)
+        xapi = pan.xapi.PanXapi(
+            api_key=DEFAULT_API_KEY, hostname="127.0.0.1", port=sim.port, use_http=True
+        )
+
+        def panbot() -> None:
+            events = client.query_logs(LogType.THREAT, QUERY, page_size=n, max_pages=1)
+            assert len(events) == n
+
+        def pan_python() -> None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                xapi.log(log_type="threat", nlogs=n, filter=QUERY, interval=0.05)
+                doc = xmltodict.parse(xapi.xml_root())
+            entries = doc["response"]["result"]["log"]["logs"]["entry"]
+            assert len(entries if isinstance(entries, list) else [entries]) == n
+
+        started = time.perf_counter()
+        times = interleaved({"panbot": panbot, "pan-python": pan_python}, rounds)
+        client.close()
+        del started
+        return {
+            "panbot over HTTP ms": ms(statistics.median(times["panbot"])),
+            "pan.xapi + xmltodict over HTTP ms": ms(statistics.median(times["pan-python"])),
+            "panbot / pan-python over HTTP": round(ratio(times, "panbot", "pan-python"), 2),
+        }
+    finally:
+        sim.stop()
