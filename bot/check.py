@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
@@ -103,14 +104,63 @@ def run_checks(settings: Settings, out: Callable[[str], None] = print) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+# A file every engine knows (the EICAR test file): a harmless question for each service.
+_PROBE_SHA256 = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+_PROBE_CVE = "CVE-2021-44228"
+_PROBE_SIGNATURE = 30001
+
+
 def _check_enrichment(settings: Settings) -> list[CheckResult]:
+    """Ask each intel source one harmless question; a source with no key is reported off."""
+    from investigations.enrich.clients import EnrichmentClients
+    from investigations.enrich.errors import EnrichmentError
+
+    def key(secret: SecretStr | None) -> str | None:
+        return secret.get_secret_value() if secret else None
+
+    clients = EnrichmentClients.from_settings(
+        threatvault_url=settings.threatvault_url,
+        threatvault_api_key=key(settings.threatvault_api_key),
+        wildfire_url=settings.wildfire_url,
+        wildfire_api_key=key(settings.wildfire_api_key),
+        virustotal_url=settings.virustotal_url,
+        virustotal_api_key=key(settings.virustotal_api_key),
+        nvd_url=settings.nvd_url,
+        nvd_api_key=key(settings.nvd_api_key),
+        jvn_url=settings.jvn_url,
+        timeout=10.0,
+    )
+    probes: list[tuple[str, object, Callable[[], object]]] = [
+        (
+            "threatvault",
+            clients.threatvault,
+            lambda: clients.threatvault and clients.threatvault.by_signature_id(_PROBE_SIGNATURE),
+        ),
+        (
+            "wildfire",
+            clients.wildfire,
+            lambda: clients.wildfire and clients.wildfire.verdict(_PROBE_SHA256),
+        ),
+        (
+            "virustotal",
+            clients.virustotal,
+            lambda: clients.virustotal and clients.virustotal.file(_PROBE_SHA256),
+        ),
+        ("nvd", clients.nvd, lambda: clients.nvd and clients.nvd.cve(_PROBE_CVE)),
+        ("jvn", clients.jvn, lambda: clients.jvn and clients.jvn.by_cve(_PROBE_CVE)),
+    ]
     results = []
-    for name, key in (
-        ("threatvault", settings.threatvault_api_key),
-        ("wildfire", settings.wildfire_api_key),
-        ("virustotal", settings.virustotal_api_key),
-        ("nvd", settings.nvd_api_key),
-    ):
-        if key is None:
-            results.append(CheckResult(name, True, "no key: source off"))
+    try:
+        for name, client, probe in probes:
+            if client is None:
+                results.append(CheckResult(name, True, "no API key: source off"))
+                continue
+            try:
+                probe()
+            except EnrichmentError as exc:
+                results.append(CheckResult(name, False, exc.message))
+            else:
+                results.append(CheckResult(name, True, "answered"))
+    finally:
+        clients.close()
     return results

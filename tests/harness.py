@@ -67,9 +67,23 @@ def world(scenario: str = "guide") -> Iterator[World]:
         simulator.stop()
 
 
+def intel_env(intel: FakeIntel) -> dict[str, str]:
+    """The environment that points every intel source at the fake (tests stay on loopback)."""
+    urls = intel.urls
+    return {
+        "PANBOT_THREATVAULT_URL": urls["threatvault"],
+        "PANBOT_THREATVAULT_API_KEY": intel.api_key,
+        "PANBOT_WILDFIRE_URL": urls["wildfire"],
+        "PANBOT_WILDFIRE_API_KEY": intel.api_key,
+        "PANBOT_VIRUSTOTAL_URL": urls["virustotal"],
+        "PANBOT_VIRUSTOTAL_API_KEY": intel.api_key,
+        "PANBOT_NVD_URL": urls["nvd"],
+        "PANBOT_JVN_URL": urls["jvn"],
+    }
+
+
 def bot_settings(w: World, database: Database, **overrides: Any) -> Settings:
     """Settings pointing at the world; overrides use the environment variable names."""
-    urls = w.intel.urls
     values: dict[str, Any] = {
         "SLACK_BOT_TOKEN": w.slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -82,14 +96,7 @@ def bot_settings(w: World, database: Database, **overrides: Any) -> Settings:
         "PANBOT_FIREWALL_URL": w.simulator.url,
         "PANBOT_FIREWALL_API_KEY": DEFAULT_API_KEY,
         "PANBOT_POLL_INTERVAL": 1,
-        "PANBOT_THREATVAULT_URL": urls["threatvault"],
-        "PANBOT_THREATVAULT_API_KEY": w.intel.api_key,
-        "PANBOT_WILDFIRE_URL": urls["wildfire"],
-        "PANBOT_WILDFIRE_API_KEY": w.intel.api_key,
-        "PANBOT_VIRUSTOTAL_URL": urls["virustotal"],
-        "PANBOT_VIRUSTOTAL_API_KEY": w.intel.api_key,
-        "PANBOT_NVD_URL": urls["nvd"],
-        "PANBOT_JVN_URL": urls["jvn"],
+        **intel_env(w.intel),
     }
     values.update(overrides)
     return load_settings(**values)

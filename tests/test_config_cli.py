@@ -13,9 +13,11 @@ from sqlalchemy import create_engine, inspect
 
 from bot.check import run_checks
 from bot.config import ConfigError, env_variable_names, load_settings
+from bot.fakeintel.server import FakeIntel
 from bot.fakeslack.server import FakeSlack
 from bot.simulator.api import DEFAULT_API_KEY
 from bot.simulator.server import SimulatorServer
+from tests.harness import intel_env
 
 SECRET = "xoxb-very-secret-token-1234"
 
@@ -108,17 +110,18 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def services() -> Iterator[tuple[SimulatorServer, FakeSlack]]:
-    with SimulatorServer(scenario="empty") as sim, FakeSlack() as slack:
-        yield sim, slack
+def services() -> Iterator[tuple[SimulatorServer, FakeSlack, FakeIntel]]:
+    with SimulatorServer(scenario="empty") as sim, FakeSlack() as slack, FakeIntel() as intel:
+        yield sim, slack, intel
 
 
 def test_check_reaches_every_service(
-    services: tuple[SimulatorServer, FakeSlack], tmp_path: Path
+    services: tuple[SimulatorServer, FakeSlack, FakeIntel], tmp_path: Path
 ) -> None:
-    sim, slack = services
+    sim, slack, intel = services
     lines: list[str] = []
     settings = load_settings(
+        **intel_env(intel),
         SLACK_BOT_TOKEN=slack.bot_token,
         PANBOT_SLACK_API_URL=slack.api_url,
         PANBOT_SLACK_CHANNEL="C0ALERTS",
@@ -129,15 +132,19 @@ def test_check_reaches_every_service(
     assert run_checks(settings, out=lines.append) == 0
     joined = "\n".join(lines)
     assert "firewall" in joined and "slack auth.test" in joined
+    for source in ("threatvault", "wildfire", "virustotal", "nvd", "jvn"):
+        assert f"ok   {source}: answered" in joined
+    assert intel.api_key not in joined
     assert DEFAULT_API_KEY not in joined and slack.bot_token not in joined
 
 
 def test_check_fails_on_a_wrong_key_without_printing_it(
-    services: tuple[SimulatorServer, FakeSlack], tmp_path: Path
+    services: tuple[SimulatorServer, FakeSlack, FakeIntel], tmp_path: Path
 ) -> None:
-    sim, slack = services
+    sim, slack, intel = services
     lines: list[str] = []
     settings = load_settings(
+        **intel_env(intel),
         SLACK_BOT_TOKEN=slack.bot_token,
         PANBOT_SLACK_API_URL=slack.api_url,
         PANBOT_SLACK_CHANNEL="G0PRIVATE",

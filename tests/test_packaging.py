@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 from bot.check import run_checks
 from bot.config import env_variable_names, load_settings
+from bot.fakeintel.server import FakeIntel
 from bot.fakeslack.server import FakeSlack
 from bot.scopes import (
     BOT_SCOPES,
@@ -32,7 +33,7 @@ from bot.scopes import (
 from bot.simulator.api import DEFAULT_API_KEY
 from bot.simulator.server import SimulatorServer
 from storage import Database
-from tests.harness import make_bot, world
+from tests.harness import intel_env, make_bot, world
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT = ROOT / "bot"
@@ -278,8 +279,9 @@ def check_world(tmp_path: Path) -> Iterator[tuple[SimulatorServer, Path]]:
 
 def _run_check(simulator: SimulatorServer, tmp_path: Path, scopes: str) -> tuple[int, list[str]]:
     lines: list[str] = []
-    with FakeSlack(scopes=scopes) as slack:
+    with FakeSlack(scopes=scopes) as slack, FakeIntel() as intel:
         settings = load_settings(
+            **intel_env(intel),
             **{
                 "SLACK_BOT_TOKEN": slack.bot_token,
                 "PANBOT_SLACK_API_URL": slack.api_url,
@@ -287,7 +289,7 @@ def _run_check(simulator: SimulatorServer, tmp_path: Path, scopes: str) -> tuple
                 "PANBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'check.db'}",
                 "PANBOT_FIREWALL_URL": simulator.url,
                 "PANBOT_FIREWALL_API_KEY": DEFAULT_API_KEY,
-            }
+            },
         )
         code = run_checks(settings, out=lines.append)
     return code, lines

@@ -47,10 +47,11 @@ def _press_on(t: Triaged, message: Message, action_id: str, alert: int, user: st
 
 
 def _request(t: Triaged, alert: int, user: str, hours: int | None = None) -> IsolationRequest:
+    before = t.actions(alert).count("request_isolation")
     t.press("request_isolation", alert, user)
     t.w.slack.wait_for(lambda: [v for v in t.w.slack.views if v.callback_id == "isolation_request"])
     assert t.submit("isolation_request", alert, isolation_values("C2 beaconing", hours), user) == {}
-    t.wait_audit(alert, "request_isolation")
+    t.wait_audit(alert, "request_isolation", count=before + 1)
     return _request_row(t, alert)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_views_support import assert_valid_blocks
+from tests.test_views_support import assert_valid_blocks
 
 from bot.views import blocks as bk
 from bot.views.limits import MAX_BLOCKS_JSON, fit_message, fit_view

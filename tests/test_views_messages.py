@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_views_support import (
+from tests.test_views_support import (
     HOSTILE,
     NOW,
     action_ids,

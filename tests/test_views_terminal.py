@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
-from test_views_support import sample_card, sample_finding
+from tests.test_views_support import sample_card, sample_finding
 
 from bot.i18n import Catalog
 from bot.views import alert_parent, finding_reply, isolation_modal, render_to_console
