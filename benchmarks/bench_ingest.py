@@ -66,7 +66,10 @@ def run(cfg: Config) -> Result:
     small_n, big_n = cfg.size(10_000, 2_000), cfg.size(1_000_000, 20_000)
     reps = cfg.size(5, 2)
     result.figure("page entries", page_n)
-    pages = [threat_page(page_n, hosts=HOSTS, seqno_start=10_000_000 + k * page_n) for k in range(reps + 1)]
+    pages = [
+        threat_page(page_n, hosts=HOSTS, seqno_start=10_000_000 + k * page_n)
+        for k in range(reps + 1)
+    ]
     try:
         for backend in cfg.backends:
             _one_page(result, backend, pages[0], page_n)
@@ -130,7 +133,9 @@ def _fill(url: str, n: int) -> None:
         _fill_postgres(url, n)
 
 
-def _history_rows(n: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _history_rows(
+    n: int,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     data = json.dumps({"log_type": "threat", "severity": "critical", "subtype": "vulnerability"})
     events = [
@@ -175,7 +180,9 @@ _ALERT_COLUMNS = (
     "id, rule, group_key, host, state, first_seen, last_seen, count, facts, created_at, updated_at"
 )
 _EVENT_COLUMNS = "serial, log_type, seqno, rule, receive_time, src, dst, data, alert_id, stored_at"
-_OUTBOX_COLUMNS = "alert_id, kind, dedupe_key, payload, state, attempts, next_attempt_at, created_at"
+_OUTBOX_COLUMNS = (
+    "alert_id, kind, dedupe_key, payload, state, attempts, next_attempt_at, created_at"
+)
 
 
 def _fill_sqlite(url: str, n: int) -> None:

@@ -149,9 +149,8 @@ FILLER: dict[str, str] = {
     "natsport": "0",
     "natdport": "0",
     "flags": "0x2000",
-    **{
-        name: "no"
-        for name in (
+    **dict.fromkeys(
+        (
             "flag-pcap",
             "flag-flagged",
             "flag-proxy",
@@ -172,8 +171,9 @@ FILLER: dict[str, str] = {
             "flag-wf-channel",
             "is_saas_of_app",
             "sanctioned_state_of_app",
-        )
-    },
+        ),
+        "no",
+    ),
     "tunnel": "N/A",
     "url_idx": "0",
     "pcap_id": "0",
@@ -269,9 +269,7 @@ def threat_fields(
     return fields
 
 
-def threat_page(
-    n: int, *, hosts: int = 200, signatures: int = 1, seqno_start: int = 1000
-) -> bytes:
+def threat_page(n: int, *, hosts: int = 200, signatures: int = 1, seqno_start: int = 1000) -> bytes:
     """A finished log job's answer holding n threat entries, rendered by the simulator."""
     from bot.simulator import responses
     from bot.simulator.store import LogStore
@@ -345,3 +343,78 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# -- a whole bot against the simulator, fake Slack and fake intel ----------------------------
+
+CHANNEL = "C0ALERTS"
+SIGNING_SECRET = "bench-signing-secret"
+
+
+@dataclass
+class World:
+    simulator: Any
+    slack: Any
+    intel: Any
+
+    def env(self, database_url: str, port: int = 0) -> dict[str, str]:
+        """The settings of a bot pointed at this world, as environment variables."""
+        from bot.simulator.api import DEFAULT_API_KEY
+
+        urls = self.intel.urls
+        return {
+            "SLACK_BOT_TOKEN": self.slack.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "PANBOT_MODE": "http",
+            "PANBOT_HTTP_HOST": "127.0.0.1",
+            "PANBOT_HTTP_PORT": str(port),
+            "PANBOT_SLACK_API_URL": self.slack.api_url,
+            "PANBOT_SLACK_CHANNEL": CHANNEL,
+            "PANBOT_DATABASE_URL": database_url,
+            "PANBOT_FIREWALL_URL": self.simulator.url,
+            "PANBOT_FIREWALL_API_KEY": DEFAULT_API_KEY,
+            "PANBOT_POLL_INTERVAL": "1",
+            "PANBOT_THREATVAULT_URL": urls["threatvault"],
+            "PANBOT_THREATVAULT_API_KEY": self.intel.api_key,
+            "PANBOT_WILDFIRE_URL": urls["wildfire"],
+            "PANBOT_WILDFIRE_API_KEY": self.intel.api_key,
+            "PANBOT_VIRUSTOTAL_URL": urls["virustotal"],
+            "PANBOT_VIRUSTOTAL_API_KEY": self.intel.api_key,
+            "PANBOT_NVD_URL": urls["nvd"],
+            "PANBOT_JVN_URL": urls["jvn"],
+        }
+
+
+@contextlib.contextmanager
+def world(scenario: str = "empty") -> Iterator[World]:
+    """The simulator, fake Slack and fake intel on ephemeral loopback ports."""
+    from bot.fakeintel.server import FakeIntel
+    from bot.fakeslack.server import FakeSlack
+    from bot.simulator.server import SimulatorServer
+
+    simulator = SimulatorServer(scenario=scenario).start()
+    slack = FakeSlack().start()
+    intel = FakeIntel()
+    try:
+        yield World(simulator, slack, intel)
+    finally:
+        intel.close()
+        slack.stop()
+        simulator.stop()
+
+
+@contextlib.contextmanager
+def running_bot(
+    w: World, database_url: str, *, http: bool = False, jobs: bool = True
+) -> Iterator[Any]:
+    """A PanBot in this process, its tables made, paced like production (1 post/s/channel)."""
+    from bot.app import PanBot
+    from bot.config import load_settings
+
+    create_tables(database_url)
+    bot = PanBot(load_settings(**w.env(database_url)), migrate=False, enable_http=http)
+    bot.start(jobs=jobs)
+    try:
+        yield bot
+    finally:
+        bot.stop()

@@ -29,10 +29,12 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from bot import logs
 from bot.clock import Clock, system_clock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.context import BotContext
 from bot.i18n import Catalog
 from bot.investigator import Investigator
@@ -169,9 +171,14 @@ class DaemonJobExecutor(BasePoolExecutor):  # type: ignore[misc]
 
 
 def secret_values(settings: Settings) -> list[str]:
-    """Every secret in the settings, in clear, for the log redactor."""
+    """Every secret in the settings, in clear, for the log redactor (the database's too)."""
     values = (getattr(settings, name) for name in type(settings).model_fields)
-    return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+    secrets = [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+    with contextlib.suppress(ArgumentError, ValueError):
+        password = make_url(settings.database_url).password
+        if password:
+            secrets.append(str(password))
+    return secrets
 
 
 class JobFailures:
@@ -251,6 +258,29 @@ def build_enrichment(
     )
 
 
+def open_database(url: str, *, migrate: bool) -> Database:
+    """The database, migrated to head; a bad URL or an unreachable server is a ConfigError.
+
+    The message names PANBOT_DATABASE_URL and the error's type, never the URL (it may
+    hold a password).
+    """
+    try:
+        db = Database(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError("PANBOT_DATABASE_URL: not a database URL panbot can use") from None
+    if not migrate:
+        return db
+    try:
+        # Replicas started together would otherwise race to create the same tables.
+        with db.exclusive("panbot:migrate"):
+            upgrade(url)
+    except DBAPIError as exc:
+        db.dispose()
+        reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+        raise ConfigError(f"PANBOT_DATABASE_URL: cannot reach the database ({reason})") from None
+    return db
+
+
 class PanBot:
     """The whole bot: poller, notifier, Slack listener, scheduler, HTTP endpoints."""
 
@@ -278,11 +308,7 @@ class PanBot:
         self.failures = JobFailures()
         self._stopped = threading.Event()
         self.metrics = Metrics()
-        self.db = Database(settings.database_url)
-        if migrate:
-            # Replicas started together would otherwise race to create the same tables.
-            with self.db.exclusive("panbot:migrate"):
-                upgrade(settings.database_url)
+        self.db = open_database(settings.database_url, migrate=migrate)
         # A forgotten key must never stop an alert from being posted: shown as the key.
         self.catalog = Catalog(settings.language, strict=False)
         self.panos = build_panos_client(settings)
@@ -315,6 +341,7 @@ class PanBot:
             metrics=self.metrics,
             min_interval=slack_min_interval,
             claim_for=max(self.lease_ttl, timedelta(seconds=30)),
+            claimant=self.instance,
             **notifier_kwargs,
         )
         self.cache = DbEnrichmentCache(self.db, clock)

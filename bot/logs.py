@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 CONTEXT_FIELDS = ("alert_id", "rule", "firewall", "action", "user")
 
 REDACTED = "[redacted]"
+# Line separators outside ASCII that JSON does not escape (ASCII controls it does).
+_LINE_BREAKS = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 # Shorter values are too likely to be ordinary text ("true", a port number) to replace.
 _MIN_SECRET = 6
 
@@ -72,7 +74,10 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = redact(record.exc_text)
         if record.stack_info:
             entry["stack"] = redact(self.formatStack(record.stack_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        # JSON leaves these unescaped, yet many readers (Python's splitlines, JavaScript)
+        # end a line at them: escaped, a hostile field cannot forge a second log line.
+        return line.translate(_LINE_BREAKS)
 
 
 def configure(level: str = "INFO") -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -91,6 +92,7 @@ class Notifier:
         min_interval: float = 1.0,
         sleep: Callable[[float], None] | None = None,
         claim_for: timedelta = timedelta(seconds=60),
+        claimant: str | None = None,
     ) -> None:
         self._db = db
         self._client = client
@@ -105,6 +107,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._claim_for = claim_for
+        self._claimant = claimant or uuid.uuid4().hex
         # Rows Slack accepted whose ts the database did not take yet: row id -> ts.
         self._unrecorded: dict[int, str] = {}
         self._posted_channel: dict[int, str] = {}
@@ -128,6 +131,10 @@ class Notifier:
         sent = 0
         with self._lock:
             sent += self._flush_pending_writes()
+            with self._db.session() as session:
+                # Nothing of ours is in flight between drains: a claim left over is one an
+                # error cut short (database gone mid-send), not one to wait out.
+                outbox.release_claims(session, self._claimant, self._clock())
             while time.monotonic() < deadline and not self._stopping.is_set():
                 with self._db.session() as session:
                     rows = outbox.due(session, self._clock(), limit=20)
@@ -155,7 +162,7 @@ class Notifier:
     def _claim(self, row: OutboxRow) -> bool:
         now = self._clock()
         with self._db.session() as session:
-            return outbox.claim(session, row.id, now, now + self._claim_for)
+            return outbox.claim(session, row.id, now, now + self._claim_for, self._claimant)
 
     def _send(self, row: OutboxRow) -> str:
         with self._db.session() as session:
@@ -179,9 +186,9 @@ class Notifier:
                 outbox.defer(session, row.id, self._clock() + timedelta(seconds=2))
             return "deferred"
         if row.kind == outbox.UPDATE:
+            message = self._renderer.parent(alert)
             if not self._claim(row):
                 return "skipped"
-            message = self._renderer.parent(alert)
             status = self._attempt(
                 row,
                 channel,
@@ -230,10 +237,10 @@ class Notifier:
         """Claim a row and post its message, paced; or only claim it if it is posted already."""
         if row.id in self._unrecorded:  # Slack has it; only the database write is missing
             return "sent" if self._claim(row) else "skipped"
+        message = render()  # before the claim: rendering reads the database, which may fail
         self._pace(channel)
         if not self._claim(row):
             return "skipped"
-        message = render()
         return self._attempt(
             row,
             channel,
@@ -248,7 +255,11 @@ class Notifier:
     def _attempt(self, row: OutboxRow, channel: str, method: str, **kwargs: Any) -> str:
         """Call Slack for a claimed row; "sent" keeps the answer's ts for `_record`."""
         try:
-            response = self._call(channel, method, **kwargs)
+            try:
+                response = self._call(channel, method, **kwargs)
+            finally:
+                if method == "chat_postMessage":
+                    self._last_post[channel] = time.monotonic()
         except SlackApiError as exc:
             return self._on_api_error(row, exc)
         except (SlackClientError, OSError, ValueError) as exc:
@@ -319,12 +330,16 @@ class Notifier:
         log.info("joined channel %s to post alerts", channel)
 
     def _pace(self, channel: str) -> None:
+        """Wait until `min_interval` has passed since the channel's last post *returned*.
+
+        Counting from the answer, not the request, keeps the gap Slack sees at least
+        `min_interval` however the network's delay varies from one post to the next.
+        """
         last = self._last_post.get(channel)
         if last is not None:
             wait = self._min_interval - (time.monotonic() - last)
             if wait > 0:
                 self._sleep(wait)
-        self._last_post[channel] = time.monotonic()
 
     def _on_api_error(self, row: OutboxRow, exc: SlackApiError) -> str:
         error = str(exc.response.get("error") or "unknown_error")

@@ -49,11 +49,16 @@ def build_web_app(
                 return Response("request too large", status_code=413)
             from starlette.concurrency import run_in_threadpool
 
-            bolt_request = BoltRequest(
-                body=body.decode("utf-8", errors="replace"),
-                query=request.url.query,
-                headers={k: [v] for k, v in request.headers.items()},
-            )
+            try:
+                # Bolt parses the body before it checks the signature: a stranger's garbage
+                # must get a plain 400 here, not a 500 and a traceback in our log.
+                bolt_request = BoltRequest(
+                    body=body.decode("utf-8", errors="replace"),
+                    query=request.url.query,
+                    headers={k: [v] for k, v in request.headers.items()},
+                )
+            except (ValueError, TypeError, KeyError, AttributeError):
+                return Response("bad request", status_code=400)
             bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
             return Response(
                 content=bolt_response.body,

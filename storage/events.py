@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from storage.models import EventRow, utcnow
+from storage.models import EventRow, UtcDateTime, utcnow
 from storage.upsert import dialect_insert
+
+# PostgreSQL takes a whole page as one JSON document: one short statement, whatever the
+# page size, and no client-side work per value. (A multi-row VALUES of 5,000 rows cost
+# ~1 s of placeholder handling in SQLAlchemy and psycopg; text arrays, as long again in
+# psycopg's escaping of the JSON column; an executemany UPDATE of 5,000 rows ~0.4 s.)
+_PG_INSERT = text(
+    """
+    INSERT INTO events (serial, log_type, seqno, rule, receive_time, src, dst, data, stored_at)
+    SELECT r.serial, r.log_type, r.seqno, r.rule, r.receive_time, r.src, r.dst, r.data,
+           :stored_at
+    FROM json_to_recordset(CAST(:rows AS json)) AS r(
+        serial text, log_type text, seqno bigint, rule text, receive_time timestamptz,
+        src text, dst text, data json
+    )
+    ON CONFLICT (serial, log_type, seqno) DO NOTHING
+    RETURNING id, serial, log_type, seqno
+    """
+).bindparams(bindparam("stored_at", type_=UtcDateTime()))
+_PG_ATTACH = text(
+    """
+    UPDATE events SET alert_id = a.alert_id
+    FROM json_to_recordset(CAST(:pairs AS json)) AS a(id bigint, alert_id integer)
+    WHERE events.id = a.id
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +65,27 @@ def insert_new(session: Session, events: Sequence[NewEvent]) -> dict[tuple[str, 
     unique: dict[tuple[str, str, int], NewEvent] = {}
     for event in events:
         unique.setdefault((event.serial, event.log_type, event.seqno), event)
-    # One statement executed with many parameter sets: SQLAlchemy sends it in batches of
-    # multi-row VALUES from a cached template ("insertmanyvalues"). Building one literal
-    # statement of 5,000 rows instead cost seconds of compiling 40,000 bind parameters.
+    for event in unique.values():
+        if event.receive_time.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+    if session.get_bind().dialect.name == "postgresql":
+        page = [
+            {
+                "serial": e.serial,
+                "log_type": e.log_type,
+                "seqno": e.seqno,
+                "rule": e.rule,
+                "receive_time": e.receive_time.isoformat(),
+                "src": e.src,
+                "dst": e.dst,
+                "data": e.data,
+            }
+            for e in unique.values()
+        ]
+        rows = session.execute(_PG_INSERT, {"rows": json.dumps(page), "stored_at": utcnow()})
+        return {(serial, log_type, seqno): row_id for row_id, serial, log_type, seqno in rows}
+    # Elsewhere, one statement executed with many parameter sets: SQLAlchemy sends it as
+    # multi-row VALUES batches from a cached template ("insertmanyvalues").
     table = cast(Table, EventRow.__table__)
     statement = (
         dialect_insert(session, table)
@@ -49,7 +93,7 @@ def insert_new(session: Session, events: Sequence[NewEvent]) -> dict[tuple[str, 
         .returning(table.c.id, table.c.serial, table.c.log_type, table.c.seqno)
     )
     stored_at = utcnow()
-    rows = [
+    params = [
         {
             "serial": e.serial,
             "log_type": e.log_type,
@@ -65,7 +109,7 @@ def insert_new(session: Session, events: Sequence[NewEvent]) -> dict[tuple[str, 
         for e in unique.values()
     ]
     inserted: dict[tuple[str, str, int], int] = {}
-    for row_id, serial, log_type, seqno in session.execute(statement, rows):
+    for row_id, serial, log_type, seqno in session.execute(statement, params):
         inserted[(serial, log_type, seqno)] = row_id
     return inserted
 
@@ -73,6 +117,10 @@ def insert_new(session: Session, events: Sequence[NewEvent]) -> dict[tuple[str, 
 def attach(session: Session, assignments: Sequence[tuple[int, int]]) -> None:
     """Record which alert each event belongs to, from (event id, alert id) pairs, at once."""
     if not assignments:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        pairs = [{"id": event_id, "alert_id": alert_id} for event_id, alert_id in assignments]
+        session.execute(_PG_ATTACH, {"pairs": json.dumps(pairs)})
         return
     table = cast(Table, EventRow.__table__)
     session.execute(

@@ -28,7 +28,7 @@ PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
 
-# `last_error` of a claimed row: its message is being rendered and sent right now.
+# `last_error` of a claimed row ("in flight: <claimant>"): being sent right now.
 IN_FLIGHT = "in flight"
 
 
@@ -78,7 +78,7 @@ def enqueue_update(session: Session, alert_id: int) -> bool:
             OutboxRow.alert_id == alert_id,
             OutboxRow.kind == UPDATE,
             OutboxRow.state == PENDING,
-            or_(OutboxRow.last_error.is_(None), OutboxRow.last_error != IN_FLIGHT),
+            or_(OutboxRow.last_error.is_(None), OutboxRow.last_error.not_like(f"{IN_FLIGHT}%")),
         )
     )
     if waiting is not None:
@@ -105,7 +105,11 @@ def due(session: Session, now: datetime, limit: int = 50) -> list[OutboxRow]:
     )
 
 
-def claim(session: Session, row_id: int, now: datetime, until: datetime) -> bool:
+def _claim_mark(claimant: str) -> str:
+    return f"{IN_FLIGHT}: {claimant}"[:500]
+
+
+def claim(session: Session, row_id: int, now: datetime, until: datetime, claimant: str) -> bool:
     """Take a due row for sending until `until`; False if another sender has it, or it is done."""
     statement = (
         update(OutboxRow)
@@ -114,10 +118,21 @@ def claim(session: Session, row_id: int, now: datetime, until: datetime) -> bool
             OutboxRow.state == PENDING,
             OutboxRow.next_attempt_at <= now,
         )
-        .values(next_attempt_at=until, last_error=IN_FLIGHT)
+        .values(next_attempt_at=until, last_error=_claim_mark(claimant))
         .returning(OutboxRow.id)
     )
     return session.execute(statement).first() is not None
+
+
+def release_claims(session: Session, claimant: str, now: datetime) -> int:
+    """Make due again the rows `claimant` claimed and is not sending (an error cut it short)."""
+    statement = (
+        update(OutboxRow)
+        .where(OutboxRow.state == PENDING, OutboxRow.last_error == _claim_mark(claimant))
+        .values(next_attempt_at=now, last_error=None)
+        .returning(OutboxRow.id)
+    )
+    return len(session.execute(statement).all())
 
 
 def mark_sent(session: Session, row_id: int, slack_ts: str | None, at: datetime) -> None:

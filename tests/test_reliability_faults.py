@@ -204,17 +204,21 @@ def test_database_outage_is_logged_once_per_job_and_recovered(
             wait_until(lambda: parents(w) == 6, 30, "the alert of the outage")
             assert_whole(bot, w, db, alerts=6)
         failing = Counter(
-            str(r.args[0]) for r in caplog.records if r.getMessage().startswith("job ")
-            and " failing: " in r.getMessage()
-            and r.args
+            _job(r)
+            for r in caplog.records
+            if r.levelno == logging.ERROR and " failing: " in r.getMessage() and _job(r)
         )
-        recovered = {
-            str(r.args[0]) for r in caplog.records if "recovered" in r.getMessage() and r.args
-        }
+        recovered = {_job(r) for r in caplog.records if " recovered " in r.getMessage()}
     assert "notifier" in failing
     assert any(job.startswith("poll:") for job in failing)
     assert set(failing.values()) == {1}, failing  # once per job, however many ticks failed
     assert "notifier" in recovered
+
+
+def _job(record: logging.LogRecord) -> str:
+    """The job a `JobFailures` line is about ("job poll:spyware failing: ...")."""
+    message = record.getMessage()
+    return message.split()[1] if message.startswith("job ") else ""
 
 
 def test_connections_cut_again_and_again_during_polls_and_drains(w: World) -> None:
@@ -254,32 +258,29 @@ def test_connections_cut_again_and_again_during_polls_and_drains(w: World) -> No
 def test_sigterm_while_the_firewall_hangs_and_sigkill_during_a_poll(
     w: World, tmp_path: Path
 ) -> None:
+    slow = {"PANBOT_FIREWALL_TIMEOUT": "60"}  # a hung request would hold a poll for 60 s
+    w.simulator.delay_next(100, seconds=40, only="log")
+    # Two bots on databases of their own, both stuck in a poll: one is killed outright,
+    # the other is asked to stop while its replacement takes over.
+    stopped = Replica(w, f"sqlite:///{tmp_path / 'stopped.db'}", tmp_path, "stopped", **slow)
     url = f"sqlite:///{tmp_path / 'killed-poll.db'}"
-    slow = {"PANBOT_FIREWALL_TIMEOUT": "60"}
-    w.simulator.delay_next(50, seconds=40, only="log")
-    first = Replica(w, url, tmp_path, "first", **slow).start()
+    killed = Replica(w, url, tmp_path, "killed", **slow)
+    replacement = Replica(w, url, tmp_path, "replacement")
+    for replica in (stopped, killed):
+        replica.start()
     try:
-        wait_until(lambda: w.simulator.counts()["log"] >= 1, 30, "a log job in flight")
-        code, seconds = first.stop()  # SIGTERM while a firewall request hangs
-    finally:
-        if first.process is not None and first.process.poll() is None:
-            first.process.kill()
-    assert code == 0
-    assert seconds < 30
-
-    w.simulator.faults.clear()
-    w.simulator.delay_next(50, seconds=40, only="log")
-    second = Replica(w, url, tmp_path, "second", **slow).start()
-    asked = w.simulator.counts()["log"]
-    wait_until(lambda: w.simulator.counts()["log"] > asked, 30, "a log job in flight")
-    second.kill()  # SIGKILL in the middle of a poll
-
-    w.simulator.faults.clear()
-    assert parents(w) == 0
-    third = Replica(w, url, tmp_path, "third").start()
-    try:
+        wait_until(lambda: w.simulator.counts()["log"] >= 10, 30, "both bots' polls in flight")
+        killed.kill()  # SIGKILL in the middle of a poll
+        w.simulator.faults.clear()  # requests already held stay held
+        assert parents(w) == 0
+        replacement.start()
+        code, seconds = stopped.stop()  # SIGTERM while firewall requests hang
+        print(f"\nstopped in {seconds:.1f} s with a firewall request hanging")
+        assert code == 0
+        assert seconds < 30
+        assert "panbot stopped" in stopped.log_text()
         wait_until(lambda: parents(w) == 5, 45, "five parents")
-        third.wait_healthy()
+        replacement.wait_healthy()
         db = Database(url)
         try:
             assert assert_every_log_is_an_alert(db, w.simulator) == 5
@@ -287,7 +288,10 @@ def test_sigterm_while_the_firewall_hangs_and_sigkill_during_a_poll(
         finally:
             db.dispose()
     finally:
-        third.stop()
+        for replica in (stopped, killed):
+            if replica.process is not None and replica.process.poll() is None:
+                replica.process.kill()
+        replacement.stop()
 
 
 def test_sigkill_during_a_drain_posts_each_alert_once(w: World, tmp_path: Path) -> None:

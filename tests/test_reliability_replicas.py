@@ -7,19 +7,26 @@ twice and nothing is lost; any replica answers `/pan status`.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from bot.app import PanBot
 from bot.fakeslack.payloads import slash_command_body
 from bot.fakeslack.signing import signed_request_headers
 from bot.simulator.filters import parse_filter
-from storage import Database
-from tests.harness import CHANNEL, SIGNING_SECRET, World, world
+from storage import Database, leases
+from storage.models import EventRow
+from tests.harness import CHANNEL, SIGNING_SECRET, FakeClock, World, make_bot, world
 from tests.test_reliability_support import (
     LEASE_SECONDS,
     Replica,
@@ -131,6 +138,7 @@ def test_replicas_share_work_take_over_after_sigkill_and_post_once(
                 "another replica holding the leases",
             )
             takeover = time.monotonic() - killed_at
+            print(f"\nleases taken over {takeover:.1f} s after SIGKILL (lease {LEASE_SECONDS} s)")
             wait_until(lambda: len(w.slack.parents(CHANNEL)) == 6, 30, "the new alert posted")
             new_holder = holder_replica(survivors, lease_holders(db)["notifier"])
             assert new_holder in survivors
@@ -146,6 +154,7 @@ def test_replicas_share_work_take_over_after_sigkill_and_post_once(
             assert last.healthy()
 
             code, seconds = last.stop()
+            print(f"last replica stopped in {seconds:.1f} s")
             assert code == 0
             assert seconds < 30
             assert lease_holders(db) == {
@@ -160,3 +169,67 @@ def test_replicas_share_work_take_over_after_sigkill_and_post_once(
             assert len(top_level) == 7, "no alert posted twice"
         finally:
             db.dispose()
+
+
+# -- the mechanisms, in process: two bots on one database ----------------------------------
+
+
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+def test_two_notifiers_draining_at_once_send_each_row_once(w: World, database: Database) -> None:
+    """Claims, not only the lease: even two drains at once never send one row twice."""
+    for i in range(1, 26):
+        add_spyware_alert(w, f"192.168.40.{i}")
+    first = make_bot(w, database, http=False)
+    second = make_bot(w, database, http=False)
+    try:
+        first.poller.poll_all()
+        start = threading.Barrier(2)
+
+        def drain(bot: PanBot) -> int:
+            start.wait()
+            return bot.notifier.drain(budget=30)
+
+        with ThreadPoolExecutor(2) as pool:
+            sent = list(pool.map(drain, (first, second)))
+    finally:
+        first.stop()
+        second.stop()
+    # A row the other drain posted first counts as done for both, yet is posted once.
+    assert sum(sent) >= 30
+    assert min(sent) > 0, "both drained"
+    assert assert_one_parent_per_alert(database, w.slack) == 30
+    top_level = [c for c in w.slack.calls_to("chat.postMessage") if "thread_ts" not in c]
+    assert len(top_level) == 30
+
+
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+def test_a_poller_that_lost_its_lease_stores_nothing(
+    w: World, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The lease is renewed in each page's transaction: a stale holder's page is refused."""
+    caplog.set_level(logging.INFO, logger="bot.poller")
+    late, current = FakeClock(), FakeClock()
+    stale = make_bot(w, database, clock=late, http=False, PANBOT_LEASE_SECONDS=2)
+    holder = make_bot(w, database, clock=current, http=False, PANBOT_LEASE_SECONDS=2)
+    spyware = next(rule for rule in stale.rules if rule.id == "spyware")
+    try:
+        w.simulator.delay_next(1, seconds=2.0, only="log:get")  # the stale poll is slow
+        slow = threading.Thread(target=stale.poll_job, args=(spyware,))
+        slow.start()
+        wait_until(lambda: w.simulator.counts()["log:get"] >= 1, 10, "the slow poll under way")
+        current.advance(timedelta(minutes=5))  # the first lease has run out meanwhile
+        holder.poll_job(spyware)
+        slow.join(30)
+        with database.session() as s:
+            owner = leases.holder_of(s, "poll:spyware", current())
+        polls = stale.metrics.registry.get_sample_value(
+            "panbot_polls_total", {"rule": "spyware", "outcome": "ok"}
+        )
+    finally:
+        stale.stop()
+        holder.stop()
+    assert owner == holder.instance
+    assert not polls, "the stale poll finished nothing"
+    assert any("abandoned" in r.getMessage() for r in caplog.records)
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(EventRow)) == 1

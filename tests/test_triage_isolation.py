@@ -169,6 +169,16 @@ def test_a_failed_tag_can_be_retried(w: World, database: Database) -> None:
         assert _request_row(t, alert).state == "applied"
         assert "retry_isolation" in t.actions(alert)
 
+        # A release the firewall refuses changes nothing; the next one works.
+        w.simulator.fail_next(3, status=500, only="user-id")
+        refused = t.press("release_isolation", alert, CAROL)
+        assert "could not be removed" in t.answer(refused).rendered
+        assert _request_row(t, alert).state == "applied" and _registered(w) == [row.ip]
+        w.simulator.reset()
+        t.press("release_isolation", alert, CAROL)
+        t.wait_audit(alert, "release_isolation")
+        assert _registered(w) == [] and _request_row(t, alert).state == "released"
+
 
 def test_request_only_records_and_one_request_per_host(w: World, database: Database) -> None:
     with triaged(w, database, PANBOT_APPROVERS=CAROL) as t:

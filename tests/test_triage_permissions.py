@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.config import ConfigError, load_settings
 from bot.fakeslack.server import FakeSlack
 from bot.triage.permissions import Permission, Permissions, allowed, slack_group_reader
+from bot.triage.watch import watch_query
 from tests.harness import FakeClock
 
 RESPONDER, APPROVER = Permission.RESPONDER, Permission.APPROVER
@@ -83,3 +84,11 @@ def test_triage_settings() -> None:
     ):
         with pytest.raises(ConfigError, match=name):
             load_settings(**{name: bad})
+
+
+def test_watch_queries_take_plain_addresses_only() -> None:
+    query = watch_query("192.168.10.88", "2026/11/25 10:00:00")
+    assert query.startswith("( ( addr.src in 192.168.10.88 ) or ( addr.dst in 192.168.10.88 ) )")
+    for hostile in ("192.168.10.88 ) or ( addr.src in 0.0.0.0/0", "fe80::1%<!channel>", "host"):
+        with pytest.raises(ValueError):
+            watch_query(hostile, "2026/11/25 10:00:00")

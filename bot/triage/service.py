@@ -125,9 +125,14 @@ def record(
     audit.record(
         session, actor=actor, action=action, alert_id=alert_id, host=host, detail=detail, at=at
     )
-    outbox.enqueue_update(session, alert_id)
+    refresh(session, alert_id)
     if note is not None:
         outbox.enqueue_reply(session, alert_id, note)
+
+
+def refresh(session: Session, alert_id: int) -> None:
+    """Queue a chat.update of the alert's parent (coalesced with one not yet in flight)."""
+    outbox.enqueue_update(session, alert_id)
 
 
 def note(key: str, **params: str | int | float) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from typing import ClassVar
 from bot.triage import isolation
 from bot.triage.payloads import CloseForm, IsolationForm, Press
 from bot.triage.permissions import Permission
-from bot.triage.service import DONE, Answer, Triage, note, record
+from bot.triage.service import DONE, Answer, Triage, note, record, refresh
 from bot.views import alert as buttons
 from bot.views.commands import not_available_yet
 from bot.views.modals import close_modal, isolation_modal
-from storage import Session, cursors, outbox, triage
+from storage import Session, cursors, triage
 from storage.alerts import CLOSED
 from storage.triage import AlertSnapshot
 
@@ -202,7 +202,7 @@ def _refresh_host_alerts(s: Session, ip: str, *, but: int) -> None:
     """Other active alerts on the host show its state too: refresh their parents."""
     for other in triage.active_alert_ids_for_host(s, ip):
         if other != but:
-            outbox.enqueue_update(s, other)
+            refresh(s, other)
 
 
 class MarkMonitored(Step):

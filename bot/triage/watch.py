@@ -10,6 +10,7 @@ moves the cursor. When the watch runs out, the thread is told so once.
 from __future__ import annotations
 
 import logging
+import re
 
 from bot.triage.service import Triage, note, record
 from bot.triage.steps import watch_cursor
@@ -25,11 +26,15 @@ PANBOT = "panbot"
 LOG_TYPES = (LogType.THREAT, LogType.URL)
 # At most this many logs per host per run: a noisy host must not flood its thread.
 MAX_PER_RUN = 20
+_PLAIN_ADDRESS = re.compile(r"[0-9A-Fa-f:.]{2,45}")
 
 
 def watch_query(ip: str, since: str) -> str:
     """The log filter for one host, built from a validated IP only."""
     address = checked_ip(ip)
+    if not _PLAIN_ADDRESS.fullmatch(address):
+        # e.g. an IPv6 scope id ("fe80::1%eth0"): nothing but digits, dots and colons.
+        raise ValueError(f"not a plain IP address: {address[:60]!r}")
     return (
         f"( ( addr.src in {address} ) or ( addr.dst in {address} ) )"
         f" and ( receive_time geq '{since}' )"

@@ -1,0 +1,166 @@
+"""4. burst: thousands of matching logs from hundreds of hosts at once, against `panbot run`.
+
+The bot runs as its own process (`python -m bot run`, poll interval 1 s, production Slack
+pacing) so that its memory is its own. The benchmark appends the burst to the simulator,
+waits until every event is stored, then watches Slack for a while: parents posted,
+calls per second, and the most posts in any one second (Slack allows one per channel).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from benchmarks.common import (
+    CHANNEL,
+    Config,
+    Result,
+    free_port,
+    rss_mb,
+    scratch_database,
+    threat_fields,
+    world,
+)
+
+
+@dataclass
+class ProcessRun:
+    """What one `panbot run` process did with one burst."""
+
+    backend: str
+    logs: int
+    hosts: int
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+# A burst run serves both this benchmark and `memory`; the runner runs each at most once.
+_RUNS: dict[tuple[str, bool], ProcessRun] = {}
+
+
+def run(cfg: Config) -> Result:
+    result = Result("burst")
+    for backend in cfg.backends:
+        burst = process_run(cfg, backend)
+        result.figure(f"{backend}: logs / hosts", f"{burst.logs:,} / {burst.hosts}")
+        for key, value in burst.figures.items():
+            result.figure(f"{backend}: {key}", value)
+        result.goal(
+            f"{backend}: never more than 1 post/s in the channel",
+            burst.figures["most posts in any 1 s"] <= 1,
+        )
+        result.goal(
+            f"{backend}: one parent per host (grouping)",
+            burst.figures["alerts opened"] == burst.hosts,
+        )
+    return result
+
+
+def process_run(cfg: Config, backend: str) -> ProcessRun:
+    """Run (once per backend and size) a burst against a `panbot run` process."""
+    key = (backend, cfg.smoke)
+    if key not in _RUNS:
+        _RUNS[key] = _run_process(
+            backend,
+            logs=cfg.size(10_000, 300),
+            hosts=cfg.size(200, 20),
+            idle=cfg.size(5.0, 0.5),
+            watch=cfg.size(20.0, 1.0),
+        )
+    return _RUNS[key]
+
+
+def _run_process(backend: str, *, logs: int, hosts: int, idle: float, watch: float) -> ProcessRun:
+    from storage import Database, alerts, events
+
+    out = ProcessRun(backend, logs, hosts)
+    with world() as w, scratch_database(backend, "burst") as url:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PANBOT_", "SLACK_"))}
+        env.update(w.env(url, port), PANBOT_LOG_LEVEL="WARNING")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        db = Database(url)
+        try:
+            _wait_healthy(process, port)
+            time.sleep(idle)  # a few idle polls of all five rules
+            out.figures["idle RSS MB"] = rss_mb(process.pid)[0]
+
+            started = time.monotonic()
+            moment = w.simulator.store.now()
+            for i in range(logs):
+                w.simulator.append(
+                    "threat", **threat_fields(i, host=i % hosts, receive_time=moment)
+                )
+            appended = time.monotonic() - started
+            while _stored(db, events) < logs:
+                if process.poll() is not None:
+                    raise RuntimeError(f"panbot run exited: {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+                if time.monotonic() - started > 600:
+                    raise TimeoutError("the burst was not stored within 10 minutes")
+                time.sleep(0.1)
+            stored_s = time.monotonic() - started
+            out.figures["appending to the simulator s"] = round(appended, 1)
+            out.figures["all stored after s"] = round(stored_s, 1)
+            out.figures["RSS when stored MB"] = rss_mb(process.pid)[0]
+
+            calls_before = len(w.slack.calls)
+            parents_before = len(w.slack.parents(CHANNEL))
+            time.sleep(watch)
+            calls = len(w.slack.calls) - calls_before
+            with db.session() as session:
+                opened = len(alerts.all_for_rule(session, "vulnerability"))
+            current, peak = rss_mb(process.pid)
+            out.figures["alerts opened"] = opened
+            out.figures["parents posted by the end of watching"] = len(w.slack.parents(CHANNEL))
+            out.figures[f"parents posted in {watch:g} s watched"] = (
+                len(w.slack.parents(CHANNEL)) - parents_before
+            )
+            out.figures["Slack calls/s while watching"] = round(calls / watch, 2)
+            out.figures["most posts in any 1 s"] = w.slack.max_posts_per_second(CHANNEL)
+            out.figures["RSS after burst MB"] = current
+            out.figures["peak RSS MB"] = peak
+        finally:
+            db.dispose()
+            _stop(process)
+    return out
+
+
+def _stored(db: Any, events: Any) -> int:
+    with db.session() as session:
+        return int(events.count(session))
+
+
+def _wait_healthy(process: subprocess.Popen[str], port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"panbot run exited: {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("panbot run did not become healthy")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
