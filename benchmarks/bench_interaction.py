@@ -82,17 +82,18 @@ def _measure(backend: str, per_client: int) -> Measured:
         metrics = f"http://127.0.0.1:{bot.web.port}/metrics"
         # Baselines: the HTTP stack alone under the same load, and a press with no queue.
         floor = asyncio.run(_get_all(metrics, CONCURRENCY))
-        alone = [_press_once(endpoint, body) for _ in range(per_client * 5)]
+        with httpx.Client(timeout=30) as client:
+            alone = [_press_once(client, endpoint, body) for _ in range(per_client * 5)]
         time.sleep(0.5)  # their answers through response_url are done
         latencies, statuses, wall = asyncio.run(_press(endpoint, body, per_client))
         return latencies, statuses, wall, floor, alone
 
 
-def _press_once(endpoint: str, body: str) -> float:
+def _press_once(client: httpx.Client, endpoint: str, body: str) -> float:
     from bot.fakeslack.signing import signed_request_headers
 
     started = time.perf_counter()
-    response = httpx.post(
+    response = client.post(
         endpoint, content=body.encode(), headers=signed_request_headers(SIGNING_SECRET, body)
     )
     response.raise_for_status()

@@ -271,9 +271,7 @@ def open_database(url: str, *, migrate: bool) -> Database:
     if not migrate:
         return db
     try:
-        # Replicas started together would otherwise race to create the same tables.
-        with db.exclusive("panbot:migrate"):
-            upgrade(url)
+        upgrade(url)
     except DBAPIError as exc:
         db.dispose()
         reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__

@@ -12,7 +12,6 @@ a sample's report or a user says can change a query's shape.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from investigations.enrich.wildfire import Report
+from investigations.panos.commands import checked_ip as strict_ip
 from investigations.panos.events import Event, LogType
 from investigations.panos.models import ThreatSignature
 
@@ -67,7 +67,7 @@ def checked_ip(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return strict_ip(value)
     except ValueError:
         return None
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from storage.db import Database
+
 _HERE = Path(__file__).resolve().parent
 
 
@@ -19,8 +21,17 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at `url` to `revision` (head by default)."""
-    command.upgrade(alembic_config(url), revision)
+    """Migrate the database at `url` to `revision` (head by default).
+
+    Replicas started together (or `panbot db upgrade` beside a starting bot) would race
+    to create the same tables; the database-wide lock makes them take turns.
+    """
+    db = Database(url)
+    try:
+        with db.exclusive("panbot:migrate"):
+            command.upgrade(alembic_config(url), revision)
+    finally:
+        db.dispose()
 
 
 def check(url: str) -> None:

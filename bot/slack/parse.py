@@ -6,18 +6,19 @@ been recognised here as exactly one of these forms.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from investigations.panos.commands import checked_ip
 
 MAX_TEXT = 200
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
-_CVE = re.compile(r"^CVE-(\d{4})-(\d{4,7})$", re.IGNORECASE)
-_ALERT = re.compile(r"^(?:#|alert[:#-]?)(\d{1,12})$", re.IGNORECASE)
-_THREAT = re.compile(r"^(?:threat[:#-]?|tid[:#-]?)?(\d{1,12})$", re.IGNORECASE)
+_CVE = re.compile(r"^CVE-([0-9]{4})-([0-9]{4,7})$", re.IGNORECASE)
+_ALERT = re.compile(r"^(?:#|alert[:#-]?)([0-9]{1,12})$", re.IGNORECASE)
+_THREAT = re.compile(r"^(?:threat[:#-]?|tid[:#-]?)?([0-9]{1,12})$", re.IGNORECASE)
 
 
 class Subject(StrEnum):
@@ -70,11 +71,9 @@ def parse_indicator(value: str) -> Indicator:
     if alert:
         return Indicator(Subject.ALERT, str(int(alert.group(1))))
     try:
-        address = ipaddress.ip_address(token)
+        return Indicator(Subject.IP, checked_ip(token))
     except ValueError:
         pass
-    else:
-        return Indicator(Subject.IP, str(address))
     threat = _THREAT.match(token)
     if threat:
         return Indicator(Subject.THREAT, str(int(threat.group(1))))
@@ -84,7 +83,7 @@ def parse_indicator(value: str) -> Indicator:
 def parse_ip(value: str) -> str:
     """A host address, normalised, or CommandError."""
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return checked_ip(value)
     except ValueError:
         raise CommandError("command.error.bad_ip", value=_shown(value)) from None
 
@@ -112,5 +111,6 @@ def parse_command(text: str) -> Command:
 
 def _shown(value: str, limit: int = 40) -> str:
     """User text as echoed back: short, on one line (the views escape it)."""
-    flat = " ".join(value.split())
+    # Control characters never go back to Slack; the views escape the rest.
+    flat = " ".join("".join(c if c.isprintable() else " " for c in value).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

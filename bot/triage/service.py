@@ -131,8 +131,14 @@ def record(
 
 
 def refresh(session: Session, alert_id: int) -> None:
-    """Queue a chat.update of the alert's parent (coalesced with one not yet in flight)."""
-    outbox.enqueue_update(session, alert_id)
+    """Queue a chat.update of the alert's parent, always as a row of its own.
+
+    Not `outbox.enqueue_update`: it skips when it sees a pending update, and that row
+    can be rendered by the notifier after the check but before this transaction
+    commits, showing the old state. Triage changes come at human pace; a spare
+    chat.update is cheap, a parent stuck on a stale state is not.
+    """
+    outbox.enqueue(session, outbox.UPDATE, alert_id=alert_id, payload={})
 
 
 def note(key: str, **params: str | int | float) -> dict[str, Any]:

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import threading
+
 from lxml import etree
 
 from investigations.enrich.errors import MalformedResponse
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-)
+# lxml parsers are not thread-safe, and investigations run on several threads: one each.
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+        )
+        _local.parser = parser
+    return parser
 
 
 def parse_xml(source: str, body: bytes) -> etree._Element:
     """Return the root element, refusing any document that carries a DTD."""
     try:
-        root = etree.fromstring(body, parser=_PARSER)
+        root = etree.fromstring(body, parser=_parser())
     except etree.XMLSyntaxError:
         raise MalformedResponse(source, "the answer is not well-formed XML") from None
     docinfo = root.getroottree().docinfo

@@ -18,9 +18,16 @@ MAX_THREAT_ID = 10**9
 
 
 def checked_ip(ip: str) -> str:
-    """Return `ip` in canonical form, or raise ValueError when it is not one address."""
+    """Return `ip` in canonical form, or raise ValueError when it is not one plain address.
+
+    `ipaddress` accepts an IPv6 zone (`fe80::1%eth0`) whose suffix is free text; a zone
+    has no meaning to a firewall filter and would carry anything into one, so it is refused.
+    """
     try:
-        return str(ipaddress.ip_address(ip.strip()))
+        text = ip.strip()
+        if not text.isascii() or "%" in text:
+            raise ValueError(text)
+        return str(ipaddress.ip_address(text))
     except (ValueError, AttributeError):
         raise ValueError(f"not an IP address: {str(ip)[:60]!r}") from None
 
