@@ -386,6 +386,10 @@ class PanBot:
             token_verification_enabled=False,
             request_verification_enabled=self.settings.effective_mode == "http",
             logger=logging.getLogger("panbot.slack"),
+            # Bolt's default pool has a handful of threads: a burst of presses would queue
+            # behind each other's acknowledgements. Listeners ack first and hand slow work
+            # to panbot's own executor, so many threads here stay cheap.
+            listener_executor=DaemonThreadPool(max_workers=32, thread_name_prefix="panbot-slack"),
         )
 
     # -- jobs ---------------------------------------------------------------------------

@@ -186,9 +186,16 @@ class Notifier:
                 outbox.defer(session, row.id, self._clock() + timedelta(seconds=2))
             return "deferred"
         if row.kind == outbox.UPDATE:
-            message = self._renderer.parent(alert)
+            # Claim first, then read the alert: a change committed after this read queues
+            # its own update (a claimed row is in flight), so the parent is never left stale.
             if not self._claim(row):
                 return "skipped"
+            with self._db.session() as session:
+                fresh = alerts.get(session, alert.id)
+                if fresh is not None:
+                    session.expunge(fresh)
+                    alert = fresh
+            message = self._renderer.parent(alert)
             status = self._attempt(
                 row,
                 channel,

@@ -74,12 +74,16 @@ def enqueue_update(session: Session, alert_id: int) -> bool:
     A row in flight has rendered the alert already: it cannot carry this change.
     """
     waiting = session.scalar(
-        select(OutboxRow.id).where(
+        select(OutboxRow.id)
+        .where(
             OutboxRow.alert_id == alert_id,
             OutboxRow.kind == UPDATE,
             OutboxRow.state == PENDING,
             or_(OutboxRow.last_error.is_(None), OutboxRow.last_error.not_like(f"{IN_FLIGHT}%")),
         )
+        # Locked until this transaction commits: the notifier cannot claim the row, and so
+        # cannot render the alert, between this check and the change it is meant to carry.
+        .with_for_update()
     )
     if waiting is not None:
         return False

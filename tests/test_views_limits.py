@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.test_views_support import assert_valid_blocks
 
 from bot.views import blocks as bk
 from bot.views.limits import MAX_BLOCKS_JSON, fit_message, fit_view
+from tests.test_views_support import assert_valid_blocks
 
 
 def test_too_many_blocks_keeps_the_buttons() -> None:

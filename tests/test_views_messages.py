@@ -9,18 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.test_views_support import (
-    HOSTILE,
-    NOW,
-    action_ids,
-    assert_valid_message,
-    assert_valid_view,
-    buttons,
-    hostile_card,
-    sample_card,
-    sample_finding,
-    texts_in,
-)
 
 from bot.i18n import Catalog, Language
 from bot.views import (
@@ -53,6 +41,18 @@ from bot.views import (
     thread_note,
 )
 from investigations.finding import Fact, Message, SourceResult, SourceStatus
+from tests.test_views_support import (
+    HOSTILE,
+    NOW,
+    action_ids,
+    assert_valid_message,
+    assert_valid_view,
+    buttons,
+    hostile_card,
+    sample_card,
+    sample_finding,
+    texts_in,
+)
 
 LANGS: tuple[Language, ...] = ("en", "ja")
 
@@ -606,3 +606,17 @@ def test_digest(catalog: Catalog) -> None:
     assert catalog.t("rule.vulnerability") in text
     assert catalog.t("verdict.no_impact") in text
     assert "&lt;!channel&gt;" in text
+
+
+def test_closed_alert_with_an_active_isolation_keeps_its_release_button() -> None:
+    from bot.i18n import Catalog
+    from bot.views.alert import alert_parent
+    from bot.views.model import AlertCard
+
+    catalog = Catalog("en")
+    base = {"alert_id": 7, "rule": "spyware", "time": NOW, "state": "closed"}
+    isolated = alert_parent(AlertCard(**base, isolation_state="applied"), catalog)
+    released = alert_parent(AlertCard(**base, isolation_state="released"), catalog)
+    assert "release_isolation" in action_ids(isolated.blocks)
+    assert "release_isolation" not in action_ids(released.blocks)
+    assert "ack" not in action_ids(isolated.blocks)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Console
-from tests.test_views_support import sample_card, sample_finding
 
 from bot.i18n import Catalog
 from bot.views import alert_parent, finding_reply, isolation_modal, render_to_console
 from bot.views.terminal import mrkdwn_to_text
+from tests.test_views_support import sample_card, sample_finding
 
 
 def _render(message: object, *, thread: bool) -> str:

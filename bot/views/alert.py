@@ -171,10 +171,17 @@ def _state_text(card: AlertCard, catalog: Catalog) -> str:
     return "\n".join(lines)
 
 
+ACTIVE_ISOLATION = ("approved", "applied", "apply_failed")
+
+
 def _buttons(card: AlertCard, catalog: Catalog) -> list[dict[str, Any]]:
     alert = str(card.alert_id)
     if card.state == "closed":
-        return [bk.button(ENRICH, catalog.t("button.enrich"), alert)]
+        closed = [bk.button(ENRICH, catalog.t("button.enrich"), alert)]
+        # Closing an alert does not end an isolation: it must stay releasable from here.
+        if card.isolation_state in ACTIVE_ISOLATION:
+            closed.append(_release_button(alert, card.our_host or "-", catalog))
+        return closed
     elements: list[dict[str, Any]] = []
     if card.state == "open" and card.acked_by is None:
         elements.append(bk.button(ACK, catalog.t("button.ack"), alert, style="primary"))
@@ -191,7 +198,7 @@ def _buttons(card: AlertCard, catalog: Catalog) -> list[dict[str, Any]]:
                 REQUEST_ISOLATION, catalog.t("button.request_isolation"), alert, style="danger"
             )
         )
-    elif card.isolation_state in ("approved", "applied", "apply_failed"):
+    elif card.isolation_state in ACTIVE_ISOLATION:
         elements.append(_release_button(alert, card.our_host or "-", catalog))
     elements.append(bk.button(CLOSE_ALERT, catalog.t("button.close_alert"), alert))
     return elements
