@@ -16,7 +16,7 @@ from investigations.grouping import GROUPING_WINDOW, grouping_key
 from investigations.network import direction_words, our_host_and_other
 from investigations.panos.events import Event
 from investigations.rules import Rule
-from storage import Session, alerts, cursors, events, outbox
+from storage import Session, alerts, cursors, events, outbox, triage
 from storage.alerts import NewAlert
 
 
@@ -131,6 +131,20 @@ def ingest_page(
         else:
             outbox.enqueue_parent(session, alert_id)
             result.alerts_opened.append(alert_id)
+            _remember_host(session, groups[key][0][0], hosts[key][0])
 
     cursors.advance(session, rule.id, firewall, result.newest)
     return result
+
+
+def _remember_host(session: Session, event: Event, host: str | None) -> None:
+    """Record the user and host name a new alert's log shows for our host ("what is it?")."""
+    if host is None:
+        return
+    ours_is_src = host == event.src
+    user = event.srcuser if ours_is_src else event.dstuser
+    name = event.src_host if ours_is_src else event.dst_host
+    if user or name:
+        triage.upsert_host(
+            session, host, names=[name] if name else [], users=[user] if user else []
+        )

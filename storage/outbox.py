@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxRow, utcnow
@@ -98,12 +98,17 @@ def enqueue_reply(
 
 
 def due(session: Session, now: datetime, limit: int = 50) -> list[OutboxRow]:
-    """Pending rows whose time has come, oldest first (parents before their replies)."""
+    """Pending rows whose time has come: new alerts' parents first, then oldest first.
+
+    Slack allows one message a second per channel; a new alert should not wait behind
+    the findings and notes of older ones. A reply still follows its own parent, which
+    is always older.
+    """
     return list(
         session.scalars(
             select(OutboxRow)
             .where(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now)
-            .order_by(OutboxRow.id)
+            .order_by(case((OutboxRow.kind == PARENT, 0), else_=1), OutboxRow.id)
             .limit(limit)
         )
     )

@@ -15,7 +15,7 @@ from bot.simulator.api import DEFAULT_API_KEY
 from bot.simulator.server import SimulatorServer
 from investigations.panos.client import PanosClient
 from investigations.rules import DEFAULT_RULES, Rule
-from storage import Database, alerts, events, outbox
+from storage import Database, alerts, events, hosts, outbox
 from storage.models import AlertRow, EventRow
 
 NETWORKS = [
@@ -80,6 +80,10 @@ def test_exactly_five_alerts_for_the_five_scenarios_none_for_noise(
     assert all(a.host and a.host.startswith(("10.", "192.168.", "172.")) for a in rows)
     with database.session() as s:
         assert outbox.counts(s) == {"pending": 5}
+        # what the host is: the user the log names is remembered for /pan host
+        spy = by_rule["spyware"]
+        assert spy.host is not None
+        assert spy.facts["srcuser"] in hosts.names(s, spy.host).users
 
 
 def test_noise_scenario_gives_no_alert(database: Database) -> None:

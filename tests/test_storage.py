@@ -137,3 +137,19 @@ def test_audit_is_append_only_history(database: Database) -> None:
         assert [r.actor for r in audit.for_alert(s, alert_id)] == ["U1", "U2"]
     assert not any(name in dir(audit) for name in ("update", "delete", "remove"))
     assert AuditRow.__tablename__ == "audit_log"
+
+
+def test_new_parents_are_sent_before_older_replies(database: Database) -> None:
+    with database.session() as s:
+        first = _alert(s, key="a")
+        outbox.enqueue_parent(s, first)
+        outbox.enqueue_reply(s, first, {"type": "note", "key": "k", "params": {}})
+        second = _alert(s, key="b")
+        outbox.enqueue_parent(s, second)
+    with database.session() as s:
+        rows = outbox.due(s, datetime.now(UTC) + timedelta(seconds=1))
+    assert [(r.kind, r.alert_id) for r in rows] == [
+        ("parent", first),
+        ("parent", second),
+        ("reply", first),
+    ]
