@@ -70,7 +70,7 @@ def test_a_watched_host_gets_its_new_logs_until_the_watch_ends(
         t.press("mark_monitored", alert, ALICE)
         t.wait_audit(alert, "mark_monitored")
         with t.db.session() as s:
-            ip = s.scalars(select(HostRow.ip)).one()
+            ip = s.scalars(select(HostRow.ip).where(HostRow.monitored_until.is_not(None))).one()
         w.simulator.append(
             "threat",
             src=ip,

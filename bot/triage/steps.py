@@ -8,6 +8,7 @@ of a race (or a double click) gets "already …" instead.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -60,14 +61,15 @@ def already_for_alert(t: Triage, action_id: str, alert: AlertSnapshot | None) ->
     return t.already(action_id)
 
 
-class Step:
+class Step(ABC):
     """A triage interaction; subclasses set the action_id and the permission it requires."""
 
     action_id: ClassVar[str]
     permission: ClassVar[Permission] = Permission.RESPONDER
 
+    @abstractmethod
     def run(self, t: Triage, press: Press) -> Answer:
-        raise NotImplementedError
+        """Apply the press, or explain why nothing changed."""
 
 
 class Ack(Step):
