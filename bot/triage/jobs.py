@@ -61,10 +61,15 @@ def schedule_triage_jobs(scheduler: BaseScheduler, bot: PanBot) -> None:
     ttl = timedelta(seconds=3 * INTERVAL_SECONDS)
 
     def tick() -> None:
-        with bot.db.session() as s:
-            if not leases.acquire(s, LEASE, bot.instance, bot.clock(), ttl):
-                return
-        run_all(t)
+        try:
+            with bot.db.session() as s:
+                if not leases.acquire(s, LEASE, bot.instance, bot.clock(), ttl):
+                    return
+            run_all(t)
+        except Exception as exc:  # the database is down: say so once, not every tick
+            bot.failures.failed(LEASE, exc)
+        else:
+            bot.failures.ok(LEASE)
 
     scheduler.add_job(
         tick,
