@@ -233,7 +233,7 @@ def build_panos_client(settings: Settings) -> PanosClient:
 
 
 def build_enrichment(
-    settings: Settings, cache: DbEnrichmentCache, per_minute: int | None = None
+    settings: Settings, cache: DbEnrichmentCache | None, per_minute: int | None = None
 ) -> EnrichmentClients:
     """The intel clients; `per_minute` overrides VirusTotal's public-API limit (demo, tests)."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
@@ -112,47 +111,28 @@ _PROBE_SIGNATURE = 30001
 
 def _check_enrichment(settings: Settings) -> list[CheckResult]:
     """Ask each intel source one harmless question; a source with no key is reported off."""
-    from investigations.enrich.clients import EnrichmentClients
+    from bot.app import build_enrichment
     from investigations.enrich.errors import EnrichmentError
 
-    def key(secret: SecretStr | None) -> str | None:
-        return secret.get_secret_value() if secret else None
-
-    clients = EnrichmentClients.from_settings(
-        threatvault_url=settings.threatvault_url,
-        threatvault_api_key=key(settings.threatvault_api_key),
-        wildfire_url=settings.wildfire_url,
-        wildfire_api_key=key(settings.wildfire_api_key),
-        virustotal_url=settings.virustotal_url,
-        virustotal_api_key=key(settings.virustotal_api_key),
-        nvd_url=settings.nvd_url,
-        nvd_api_key=key(settings.nvd_api_key),
-        jvn_url=settings.jvn_url,
-        timeout=10.0,
+    clients = build_enrichment(settings, cache=None)
+    tv, wf, vt, nvd, jvn = (
+        clients.threatvault,
+        clients.wildfire,
+        clients.virustotal,
+        clients.nvd,
+        clients.jvn,
     )
-    probes: list[tuple[str, object, Callable[[], object]]] = [
-        (
-            "threatvault",
-            clients.threatvault,
-            lambda: clients.threatvault and clients.threatvault.by_signature_id(_PROBE_SIGNATURE),
-        ),
-        (
-            "wildfire",
-            clients.wildfire,
-            lambda: clients.wildfire and clients.wildfire.verdict(_PROBE_SHA256),
-        ),
-        (
-            "virustotal",
-            clients.virustotal,
-            lambda: clients.virustotal and clients.virustotal.file(_PROBE_SHA256),
-        ),
-        ("nvd", clients.nvd, lambda: clients.nvd and clients.nvd.cve(_PROBE_CVE)),
-        ("jvn", clients.jvn, lambda: clients.jvn and clients.jvn.by_cve(_PROBE_CVE)),
-    ]
+    probes: dict[str, Callable[[], object] | None] = {
+        "threatvault": (lambda: tv.by_signature_id(_PROBE_SIGNATURE)) if tv is not None else None,
+        "wildfire": (lambda: wf.verdict(_PROBE_SHA256)) if wf is not None else None,
+        "virustotal": (lambda: vt.file(_PROBE_SHA256)) if vt is not None else None,
+        "nvd": (lambda: nvd.cve(_PROBE_CVE)) if nvd is not None else None,
+        "jvn": (lambda: jvn.by_cve(_PROBE_CVE)) if jvn is not None else None,
+    }
     results = []
-    try:
-        for name, client, probe in probes:
-            if client is None:
+    with clients:
+        for name, probe in probes.items():
+            if probe is None:
                 results.append(CheckResult(name, True, "no API key: source off"))
                 continue
             try:
@@ -161,6 +141,4 @@ def _check_enrichment(settings: Settings) -> list[CheckResult]:
                 results.append(CheckResult(name, False, exc.message))
             else:
                 results.append(CheckResult(name, True, "answered"))
-    finally:
-        clients.close()
     return results

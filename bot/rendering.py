@@ -6,7 +6,7 @@ renders it when it is sent, so a parent always shows the alert's latest state.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from bot.i18n import Catalog
@@ -42,9 +42,11 @@ def message_payload(message: SlackMessage) -> dict[str, Any]:
 def _time(value: object) -> datetime | None:
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return None
+        # Events are stored in UTC; a value without an offset is UTC, never local time.
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None
 
 

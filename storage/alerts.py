@@ -40,16 +40,7 @@ def find_joinable(
     session: Session, group_key: str, seen_at: datetime, window: timedelta
 ) -> AlertRow | None:
     """The active alert a new event with this key joins: same key, opened within the window."""
-    return session.scalars(
-        select(AlertRow)
-        .where(
-            AlertRow.group_key == group_key,
-            AlertRow.state.in_(ACTIVE_STATES),
-            AlertRow.first_seen >= seen_at - window,
-        )
-        .order_by(AlertRow.first_seen.desc())
-        .limit(1)
-    ).first()
+    return find_joinable_many(session, {group_key: seen_at}, window).get(group_key)
 
 
 def find_joinable_many(
@@ -83,38 +74,15 @@ def find_joinable_many(
 
 def create(session: Session, new: NewAlert) -> AlertRow:
     """Insert a new open alert and return it with its id."""
-    row = AlertRow(
-        rule=new.rule,
-        group_key=new.group_key,
-        host=new.host,
-        other=new.other,
-        state=OPEN,
-        severity=new.severity,
-        threat_name=new.threat_name,
-        threat_id=new.threat_id,
-        firewall=new.firewall,
-        first_seen=new.first_seen,
-        last_seen=new.last_seen,
-        count=new.count,
-        facts=new.facts,
-        slack_channel=new.slack_channel,
-    )
-    session.add(row)
-    session.flush()
+    alert_id = create_many(session, [new])[new.group_key]
+    row = session.get(AlertRow, alert_id)
+    assert row is not None
     return row
 
 
 def bump(session: Session, alert_id: int, added: int, last_seen: datetime) -> None:
     """Add repeats to an alert: its count grows, last seen moves forward (never back)."""
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id)
-        .values(
-            count=AlertRow.count + added,
-            last_seen=case((AlertRow.last_seen < last_seen, last_seen), else_=AlertRow.last_seen),
-            updated_at=utcnow(),
-        )
-    )
+    bump_many(session, [(alert_id, added, last_seen)])
 
 
 def create_many(session: Session, news: Sequence[NewAlert]) -> dict[str, int]:

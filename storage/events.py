@@ -131,14 +131,6 @@ def attach(session: Session, assignments: Sequence[tuple[int, int]]) -> None:
     )
 
 
-def attach_to_alert(session: Session, event_ids: Sequence[int], alert_id: int) -> None:
-    """Record which alert the events belong to."""
-    if event_ids:
-        session.execute(
-            update(EventRow).where(EventRow.id.in_(event_ids)).values(alert_id=alert_id)
-        )
-
-
 def for_alert(session: Session, alert_id: int, limit: int = 100) -> list[EventRow]:
     """The alert's events, oldest first."""
     return list(
