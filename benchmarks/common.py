@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 # slack-sdk honours proxy variables even for 127.0.0.1 (FACTS.md): benchmarks talk to loopback.
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
@@ -30,6 +30,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "PANBOT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ("sqlite", "postgres")
+N = TypeVar("N", int, float)
 
 
 # -- configuration and results --------------------------------------------------------------
@@ -42,7 +43,7 @@ class Config:
     smoke: bool
     backends: tuple[str, ...] = BACKENDS
 
-    def size(self, full: int, smoke: int) -> int:
+    def size(self, full: N, smoke: N) -> N:
         return smoke if self.smoke else full
 
 
@@ -418,3 +419,50 @@ def running_bot(
         yield bot
     finally:
         bot.stop()
+
+
+@contextlib.contextmanager
+def panbot_process(w: World, database_url: str) -> Iterator[tuple[Any, int]]:
+    """`panbot run` as production runs it, in its own process: (process, HTTP port).
+
+    Its log goes to a file, not a pipe: a pipe nobody reads fills up and stalls the bot.
+    """
+    import signal
+    import subprocess
+
+    import httpx
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PANBOT_", "SLACK_"))}
+    env.update(w.env(database_url, port), PANBOT_LOG_LEVEL="WARNING")
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=env, stdout=log, stderr=log, text=True
+        )
+
+        def tail() -> str:
+            log.seek(0)
+            return log.read()[-2000:]
+
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"panbot run exited: {tail()}")
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"panbot run did not become healthy: {tail()}")
+                time.sleep(0.2)
+            yield process, port
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

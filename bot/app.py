@@ -45,7 +45,7 @@ from bot.rendering import AlertRenderer
 from bot.slack import register_listeners
 from bot.triage.jobs import LEASE as TRIAGE_LEASE
 from bot.triage.jobs import run_triage_jobs_once, schedule_triage_jobs
-from bot.web import WebServer, build_web_app
+from bot.web import PressLane, WebServer, build_web_app
 from investigations.enrich.clients import EnrichmentClients
 from investigations.panos.client import PanosClient
 from investigations.rules import Rule
@@ -316,6 +316,8 @@ class PanBot:
         self.notifier_slack = build_slack_client(settings, timeout=10, retries=1)
         self.rules = rules or settings.rules()
         self.executor: ThreadPoolExecutor = DaemonThreadPool(8, "panbot-work")
+        # Runs presses answered early (bot/web.py), listener and all.
+        self._press_pool: ThreadPoolExecutor = DaemonThreadPool(4, "panbot-press")
         self.poller = Poller(
             db=self.db,
             client=self.panos,
@@ -338,6 +340,7 @@ class PanBot:
             clock=clock,
             metrics=self.metrics,
             min_interval=slack_min_interval,
+            burst=settings.slack_burst,
             claim_for=max(self.lease_ttl, timedelta(seconds=30)),
             claimant=self.instance,
             **notifier_kwargs,
@@ -369,7 +372,10 @@ class PanBot:
             enrichment=self.enrichment,
         )
         self.bolt = self._build_bolt()
-        register_listeners(self.bolt, self.context)
+        # Presses answered before dispatch (bot/web.py) need no ack round trip: this app
+        # runs their listener straight in the press pool's thread.
+        self._press_bolt = self._build_bolt(process_before_response=True)
+        register_listeners(self.context, self.bolt, self._press_bolt)
         self.scheduler = BackgroundScheduler(
             timezone=UTC, executors={"default": DaemonJobExecutor(10)}
         )
@@ -378,18 +384,21 @@ class PanBot:
         self._enable_http = enable_http
         self._drain_lock = threading.Lock()
 
-    def _build_bolt(self) -> App:
+    def _build_bolt(self, *, process_before_response: bool = False) -> App:
         secret = self.settings.slack_signing_secret
         return App(
             signing_secret=secret.get_secret_value() if secret else None,
             client=build_slack_client(self.settings),
             token_verification_enabled=False,
             request_verification_enabled=self.settings.effective_mode == "http",
+            process_before_response=process_before_response,
             logger=logging.getLogger("panbot.slack"),
-            # Bolt's default pool has a handful of threads: a burst of presses would queue
-            # behind each other's acknowledgements. Listeners ack first and hand slow work
-            # to panbot's own executor, so many threads here stay cheap.
-            listener_executor=DaemonThreadPool(max_workers=32, thread_name_prefix="panbot-slack"),
+            # Few threads on purpose: listeners are CPU work under one GIL, and every
+            # extra runnable thread delays the event loop that answers presses.
+            listener_executor=DaemonThreadPool(
+                max_workers=4,
+                thread_name_prefix="panbot-slack",
+            ),
         )
 
     # -- jobs ---------------------------------------------------------------------------
@@ -545,12 +554,23 @@ class PanBot:
         schedule_triage_jobs(self.scheduler, self)
         self.scheduler.start()
 
+    def _press_lane(self, bolt: App | None) -> PressLane | None:
+        secret = self.settings.slack_signing_secret
+        if bolt is None or secret is None:
+            return None
+        return PressLane(self._press_bolt, secret.get_secret_value(), self._press_pool)
+
     def _start_listeners(self) -> None:
         mode = self.settings.effective_mode
         bolt = self.bolt if mode == "http" else None
         if self._enable_http:
             self.web = WebServer(
-                build_web_app(bolt=bolt, health=self.health, metrics=self.metrics.render),
+                build_web_app(
+                    bolt=bolt,
+                    health=self.health,
+                    metrics=self.metrics.render,
+                    presses=self._press_lane(bolt),
+                ),
                 self.settings.http_host,
                 self.settings.http_port,
             )
@@ -609,6 +629,8 @@ class PanBot:
             self.scheduler.shutdown(wait=True)
 
     def _shutdown_executor(self) -> None:
+        # Presses already answered 200 are dispatched, not dropped: Slack will not resend.
+        self._press_pool.shutdown(wait=True)
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 

@@ -51,8 +51,10 @@ def _settings(**overrides: object) -> Settings:
 
 def _run(settings: Settings) -> int:
     from bot.app import PanBot
+    from bot.malloc import limit_arenas
 
     settings.require_for_run()
+    limit_arenas()  # before PanBot starts its threads
     bot = PanBot(settings)
     stop = threading.Event()
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         default="https://slack.com/api/", validation_alias="PANBOT_SLACK_API_URL"
     )
     slack_channel: str | None = Field(default=None, validation_alias="PANBOT_SLACK_CHANNEL")
+    # Posts a channel may take back to back; sustained, one a second (Slack's documented
+    # "1 per second, short bursts >1 allowed"). 1 restores strict one-a-second pacing.
+    slack_burst: int = Field(default=2, ge=1, le=10, validation_alias="PANBOT_SLACK_BURST")
     mode: Literal["socket", "http"] | None = Field(default=None, validation_alias="PANBOT_MODE")
     http_host: str = Field(default="0.0.0.0", validation_alias="PANBOT_HTTP_HOST")  # noqa: S104
     http_port: int = Field(default=3000, ge=0, le=65535, validation_alias="PANBOT_HTTP_PORT")

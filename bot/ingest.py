@@ -122,29 +122,34 @@ def ingest_page(
         session,
         [(row_id, alert_of[key]) for key, members in groups.items() for _, row_id in members],
     )
-    # Outbox rows in the groups' order, as before: oldest first group, first message.
+    # Outbox rows in the groups' order: oldest first group, first message.
+    outbox.enqueue_for_alerts(
+        session,
+        [(outbox.UPDATE if key in joinable else outbox.PARENT, alert_of[key]) for key in groups],
+    )
+    seen_hosts: list[tuple[str, list[str], list[str]]] = []
     for key in groups:
         alert_id = alert_of[key]
         if key in joinable:
-            outbox.enqueue_update(session, alert_id)
             result.alerts_joined.append(alert_id)
         else:
-            outbox.enqueue_parent(session, alert_id)
             result.alerts_opened.append(alert_id)
-            _remember_host(session, groups[key][0][0], hosts[key][0])
+            seen = _host_seen(groups[key][0][0], hosts[key][0])
+            if seen is not None:
+                seen_hosts.append(seen)
+    triage.upsert_hosts(session, seen_hosts)
 
     cursors.advance(session, rule.id, firewall, result.newest)
     return result
 
 
-def _remember_host(session: Session, event: Event, host: str | None) -> None:
-    """Record the user and host name a new alert's log shows for our host ("what is it?")."""
+def _host_seen(event: Event, host: str | None) -> tuple[str, list[str], list[str]] | None:
+    """The user and host name a new alert's log shows for our host ("what is it?")."""
     if host is None:
-        return
+        return None
     ours_is_src = host == event.src
     user = event.srcuser if ours_is_src else event.dstuser
     name = event.src_host if ours_is_src else event.dst_host
-    if user or name:
-        triage.upsert_host(
-            session, host, names=[name] if name else [], users=[user] if user else []
-        )
+    if not (user or name):
+        return None
+    return host, [name] if name else [], [user] if user else []

@@ -8,6 +8,12 @@ and recorded at the next attempt instead of posting again.
 
 Each row is claimed before it is sent (RELIABILITY.md), and `hold` renews the
 replica's lease before every row, so two replicas never send one row.
+
+Posts are paced per channel by `ChannelBudget` (bot/pacing.py): one a second sustained,
+short bursts allowed, and a new alert's parent may take the last token while a thread
+reply may not. A reply short of tokens is held back, not waited on: the drain goes on
+with other rows and, when only held replies are left, naps in short slices, looking for
+a new parent between them, so the next alert never waits behind the last one's findings.
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.clock import Clock
 from bot.metrics import Metrics
+from bot.pacing import ChannelBudget
 from bot.views.model import SlackMessage
 from storage import Database, Session, alerts, outbox
 from storage.models import AlertRow, OutboxRow
 
 log = logging.getLogger(__name__)
+
+# Longest nap while only held replies are due: a parent queued meanwhile is seen within it.
+HELD_NAP = 0.1
 
 # Errors Slack will give again however often we retry: the row is kept as failed.
 PERMANENT_ERRORS = frozenset(
@@ -90,7 +100,9 @@ class Notifier:
         clock: Clock,
         metrics: Metrics,
         min_interval: float = 1.0,
+        burst: int = 1,
         sleep: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
         claim_for: timedelta = timedelta(seconds=60),
         claimant: str | None = None,
     ) -> None:
@@ -101,8 +113,15 @@ class Notifier:
         self._clock = clock
         self._metrics = metrics
         self._min_interval = min_interval
+        self._burst = burst
         self._sleep = sleep or self._pause
-        self._last_post: dict[str, float] = {}
+        self._monotonic = monotonic
+        self._budgets: dict[str, ChannelBudget] = {}
+        # Channels whose replies were held back in the current pass over due rows, and
+        # each alert's channel as seen in this drain: later replies to a held channel are
+        # passed over without reading their alert or renewing the lease for them.
+        self._held: set[str] = set()
+        self._channel_of: dict[int, str] = {}
         self._joined: set[str] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -127,22 +146,30 @@ class Notifier:
 
         `hold` is asked before every row; False (this replica lost its lease) stops the drain.
         """
-        deadline = time.monotonic() + budget
+        deadline = self._monotonic() + budget
         sent = 0
         with self._lock:
+            self._channel_of.clear()
             sent += self._flush_pending_writes()
             with self._db.session() as session:
                 # Nothing of ours is in flight between drains: a claim left over is one an
                 # error cut short (database gone mid-send), not one to wait out.
                 outbox.release_claims(session, self._claimant, self._clock())
-            while time.monotonic() < deadline and not self._stopping.is_set():
+            while self._monotonic() < deadline and not self._stopping.is_set():
                 with self._db.session() as session:
                     rows = outbox.due(session, self._clock(), limit=20)
                     session.expunge_all()
                 if not rows:
                     break
                 progressed = False
+                self._held.clear()
+                # An alert with a row held back sends nothing more in this pass: its
+                # messages keep their order (parent, then its replies as queued).
+                held_alerts: set[int | None] = set()
                 for row in rows:
+                    if row.alert_id in held_alerts or self._waits_on_held_channel(row):
+                        held_alerts.add(row.alert_id)
+                        continue
                     if self._stopping.is_set() or (hold is not None and not hold()):
                         return sent
                     status = self._send(row)
@@ -151,10 +178,14 @@ class Notifier:
                         progressed = True
                     elif status == "ratelimited":
                         return sent
-                    if time.monotonic() >= deadline:
+                    elif status == "held":
+                        held_alerts.add(row.alert_id)
+                    if self._monotonic() >= deadline:
                         break
                 if not progressed:
-                    break
+                    if not self._held:
+                        break
+                    self._nap(min(deadline - self._monotonic(), self._held_wait()))
             with self._db.session() as session:
                 self._metrics.outbox_pending.set(outbox.counts(session).get(outbox.PENDING, 0))
         return sent
@@ -174,6 +205,7 @@ class Notifier:
                 outbox.mark_failed(session, row.id, "alert not found")
             return "failed"
         channel = alert.slack_channel or self._channel
+        self._channel_of[alert.id] = channel
         if row.kind == outbox.PARENT:
             return self._send_parent(row, alert, channel)
         if alert.slack_ts is None:
@@ -241,11 +273,18 @@ class Notifier:
     def _post(
         self, row: OutboxRow, channel: str, render: Callable[[], SlackMessage], **extra: Any
     ) -> str:
-        """Claim a row and post its message, paced; or only claim it if it is posted already."""
+        """Claim a row and post its message, paced; or only claim it if it is posted already.
+
+        A parent waits for its token here; anything else short of a spare one is "held".
+        """
         if row.id in self._unrecorded:  # Slack has it; only the database write is missing
             return "sent" if self._claim(row) else "skipped"
+        parent = row.kind == outbox.PARENT
+        if not parent and self._budget(channel).wait(self._monotonic(), parent=False) > 0:
+            self._held.add(channel)
+            return "held"
         message = render()  # before the claim: rendering reads the database, which may fail
-        self._pace(channel)
+        self._pace(channel, parent=parent)
         if not self._claim(row):
             return "skipped"
         return self._attempt(
@@ -266,8 +305,11 @@ class Notifier:
                 response = self._call(channel, method, **kwargs)
             finally:
                 if method == "chat_postMessage":
-                    self._last_post[channel] = time.monotonic()
+                    # Whatever the outcome: Slack may have taken the post all the same.
+                    self._budget(channel).spend(self._monotonic())
         except SlackApiError as exc:
+            if _is_ratelimit(exc):
+                self._budget(channel).exhaust(self._monotonic())
             return self._on_api_error(row, exc)
         except (SlackClientError, OSError, ValueError) as exc:
             # Dropped connections, timeouts, unreadable answers: Slack may or may not have
@@ -336,22 +378,55 @@ class Notifier:
         self._joined.add(channel)
         log.info("joined channel %s to post alerts", channel)
 
-    def _pace(self, channel: str) -> None:
-        """Wait until `min_interval` has passed since the channel's last post *returned*.
+    def _budget(self, channel: str) -> ChannelBudget:
+        budget = self._budgets.get(channel)
+        if budget is None:
+            budget = self._budgets[channel] = ChannelBudget(self._min_interval, self._burst)
+        return budget
 
-        Counting from the answer, not the request, keeps the gap Slack sees at least
-        `min_interval` however the network's delay varies from one post to the next.
+    def _pace(self, channel: str, *, parent: bool) -> None:
+        """Wait until the channel has a token for this post (a spare one unless a parent).
+
+        Tokens are spent when a post *returned*: counting from the answer, not the
+        request, keeps the gaps Slack sees at least as long as the ones counted here
+        however the network's delay varies from one post to the next.
         """
-        last = self._last_post.get(channel)
-        if last is not None:
-            wait = self._min_interval - (time.monotonic() - last)
-            if wait > 0:
-                self._sleep(wait)
+        wait = self._budget(channel).wait(self._monotonic(), parent=parent)
+        if wait > 0:
+            self._sleep(wait)
+
+    def _waits_on_held_channel(self, row: OutboxRow) -> bool:
+        if row.kind != outbox.REPLY or row.alert_id is None:
+            return False
+        return self._channel_of.get(row.alert_id) in self._held
+
+    def _held_wait(self) -> float:
+        """Seconds until the first channel with held replies has a spare token."""
+        now = self._monotonic()
+        return min(self._budget(c).wait(now, parent=False) for c in self._held)
+
+    def _nap(self, seconds: float) -> None:
+        """Sleep while only held replies are due, ending early when a parent becomes due.
+
+        The scheduler cannot wake a drain in progress, so it looks for itself.
+        """
+        end = self._monotonic() + seconds
+        while not self._stopping.is_set():
+            left = end - self._monotonic()
+            if left <= 0:
+                return
+            self._sleep(min(left, HELD_NAP))
+            if end - self._monotonic() > 0 and self._parent_due():
+                return
+
+    def _parent_due(self) -> bool:
+        with self._db.session() as session:
+            first = outbox.due(session, self._clock(), limit=1)
+            return bool(first) and first[0].kind == outbox.PARENT
 
     def _on_api_error(self, row: OutboxRow, exc: SlackApiError) -> str:
         error = str(exc.response.get("error") or "unknown_error")
-        status = exc.response.status_code
-        if status == 429 or error == "ratelimited":
+        if _is_ratelimit(exc):
             self._metrics.slack_429.inc()
             retry_after = _retry_after(exc)
             with self._db.session() as session:
@@ -380,6 +455,10 @@ class Notifier:
             outbox.retry_later(
                 session, row.id, self._clock() + outbox.backoff(row.attempts + 1), error
             )
+
+
+def _is_ratelimit(exc: SlackApiError) -> bool:
+    return bool(exc.response.status_code == 429 or exc.response.get("error") == "ratelimited")
 
 
 def _retry_after(exc: SlackApiError) -> float:

@@ -14,6 +14,7 @@ from bot.config import Network
 from bot.ingest import IngestResult, ingest_page
 from bot.metrics import Metrics
 from investigations.panos.client import PanosClient
+from investigations.panos.entries import SeenKey
 from investigations.panos.errors import PanosError
 from investigations.rules import Rule
 from storage import Database, Session, cursors
@@ -87,6 +88,9 @@ class Poller:
         # holder, and the lease row's lock serialises two replicas' pages of one rule.
         self._fence = fence
         self._stopping = threading.Event()
+        # Per rule, the (serial, seqno) of every log its last poll read, kept only when
+        # that poll succeeded as a whole: see poll().
+        self._seen: dict[str, frozenset[SeenKey]] = {}
         self.last_poll_at: datetime | None = None
         self.firewall_ok: bool | None = None
 
@@ -99,10 +103,26 @@ class Poller:
         started = self._clock()
         begun = time.perf_counter()
         outcome = PollOutcome(rule.id)
+        # The overlap makes every poll re-read the last DEFAULT_OVERLAP of logs: after a
+        # burst, thousands of entries each time. Those the rule's previous poll read are
+        # not built again (the parser reads their serial and seqno and moves on). That is
+        # safe because such a key is only remembered once the page holding it committed,
+        # and only from a poll that succeeded as a whole (popped here, so a failed or
+        # abandoned poll leaves none): its event is stored, and re-reading it could only
+        # hit the unique key in ingest_page and change nothing (the cursor is already
+        # past it). A key never seen is never in the set, so a new log is always built.
+        # (This leans on ingest_page storing every event of a page it is given.)
+        with self._lock:
+            known = self._seen.pop(rule.id, frozenset())
+        seen: set[SeenKey] = set()
         try:
             query = self._query(rule, started)
             for page in self._client.iter_log_pages(
-                rule.log_type, query, page_size=self._page_size, direction="forward"
+                rule.log_type,
+                query,
+                page_size=self._page_size,
+                direction="forward",
+                known=known or None,
             ):
                 with self._db.session() as session:
                     if self._stopping.is_set():
@@ -117,7 +137,12 @@ class Poller:
                         networks=self._networks,
                         channel=self._channel,
                     )
-                self._count(rule, outcome, result)
+                # Committed: the page's events are stored (or were already).
+                seen.update((event.serial, event.seqno) for event in page)
+                seen.update(page.skipped)
+                self._count(rule, outcome, result, skipped=len(page.skipped))
+                # Let the page go before the next one is read, not after (peak memory).
+                del page
         except PanosError as exc:
             outcome.error = str(exc)
         except PollAbandoned as exc:
@@ -126,6 +151,9 @@ class Poller:
             return outcome
         finally:
             self._metrics.poll_duration.labels(rule.id).observe(time.perf_counter() - begun)
+        if outcome.error is None:
+            with self._lock:
+                self._seen[rule.id] = frozenset(seen)
         self._finish(rule, started, outcome)
         return outcome
 
@@ -146,12 +174,15 @@ class Poller:
                 since = cursor.watermark - self._overlap
         return f"( {rule.query} ) and ( receive_time geq '{self._client.format_time(since)}' )"
 
-    def _count(self, rule: Rule, outcome: PollOutcome, result: IngestResult) -> None:
-        outcome.read += result.read
+    def _count(
+        self, rule: Rule, outcome: PollOutcome, result: IngestResult, *, skipped: int
+    ) -> None:
+        # Skipped logs were read from the firewall all the same.
+        outcome.read += result.read + skipped
         outcome.stored += result.stored
         outcome.alerts_opened += result.alerts_opened
         outcome.alerts_joined += result.alerts_joined
-        self._metrics.logs_read.labels(rule.id).inc(result.read)
+        self._metrics.logs_read.labels(rule.id).inc(result.read + skipped)
         self._metrics.events_stored.labels(rule.id).inc(result.stored)
         self._metrics.alerts_opened.labels(rule.id).inc(len(result.alerts_opened))
 

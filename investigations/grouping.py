@@ -7,6 +7,7 @@ correlation logs and the file's sha256 for WildFire logs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from datetime import timedelta
@@ -16,6 +17,10 @@ from investigations.panos.events import Event, LogType
 GROUPING_WINDOW = timedelta(hours=24)
 MAX_KEY_LENGTH = 512
 _HASH_LENGTH = 64  # sha256 hex
+# Thousands of logs of a page share a few hundred hosts: parse each address once. Only
+# address-sized strings are kept, so the cache stays small whatever the logs say.
+_HOST_CACHE_SIZE = 4096
+_CACHED_LENGTH = 64
 
 
 def _escape(part: str) -> str:
@@ -36,12 +41,21 @@ def _detected(event: Event) -> str:
 
 
 def _host(our_host: str | None) -> str:
+    if our_host and len(our_host) <= _CACHED_LENGTH:
+        return _cached_host(our_host)
+    return _host_part(our_host)
+
+
+def _host_part(our_host: str | None) -> str:
     if not our_host:
         return "host:-"
     try:
         return f"host:{ipaddress.ip_address(our_host.strip())}"
     except ValueError:
         return f"host:{our_host.strip()}"
+
+
+_cached_host = functools.lru_cache(maxsize=_HOST_CACHE_SIZE)(_host_part)
 
 
 def grouping_key(rule_id: str, event: Event, our_host: str | None) -> str:

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from storage.models import EventRow, UtcDateTime, utcnow
 from storage.upsert import dialect_insert
 
-# PostgreSQL takes a whole page as one JSON document: one short statement, whatever the
-# page size, and no client-side work per value. (A multi-row VALUES of 5,000 rows cost
+# PostgreSQL takes events as JSON documents of PG_INSERT_CHUNK each: one short statement
+# per chunk, and no client-side work per value. (A multi-row VALUES of 5,000 rows cost
 # ~1 s of placeholder handling in SQLAlchemy and psycopg; text arrays, as long again in
 # psycopg's escaping of the JSON column; an executemany UPDATE of 5,000 rows ~0.4 s.)
+PG_INSERT_CHUNK = 1000
+
 _PG_INSERT = text(
     """
     INSERT INTO events (serial, log_type, seqno, rule, receive_time, src, dst, data, stored_at)
@@ -69,21 +71,32 @@ def insert_new(session: Session, events: Sequence[NewEvent]) -> dict[tuple[str, 
         if event.receive_time.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
     if session.get_bind().dialect.name == "postgresql":
-        page = [
-            {
-                "serial": e.serial,
-                "log_type": e.log_type,
-                "seqno": e.seqno,
-                "rule": e.rule,
-                "receive_time": e.receive_time.isoformat(),
-                "src": e.src,
-                "dst": e.dst,
-                "data": e.data,
-            }
-            for e in unique.values()
-        ]
-        rows = session.execute(_PG_INSERT, {"rows": json.dumps(page), "stored_at": utcnow()})
-        return {(serial, log_type, seqno): row_id for row_id, serial, log_type, seqno in rows}
+        # One JSON document per chunk rather than per page: a 5,000-event page as one
+        # document is ~15 MB of text held at once; chunks keep the peak a fifth of that
+        # for a few more round trips (docs/performance.md, memory).
+        stored_at = utcnow()
+        found: dict[tuple[str, str, int], int] = {}
+        pending = list(unique.values())
+        for start in range(0, len(pending), PG_INSERT_CHUNK):
+            document = json.dumps(
+                [
+                    {
+                        "serial": e.serial,
+                        "log_type": e.log_type,
+                        "seqno": e.seqno,
+                        "rule": e.rule,
+                        "receive_time": e.receive_time.isoformat(),
+                        "src": e.src,
+                        "dst": e.dst,
+                        "data": e.data,
+                    }
+                    for e in pending[start : start + PG_INSERT_CHUNK]
+                ]
+            )
+            rows = session.execute(_PG_INSERT, {"rows": document, "stored_at": stored_at})
+            for row_id, serial, log_type, seqno in rows:
+                found[(serial, log_type, seqno)] = row_id
+        return found
     # Elsewhere, one statement executed with many parameter sets: SQLAlchemy sends it as
     # multi-row VALUES batches from a cached template ("insertmanyvalues").
     table = cast(Table, EventRow.__table__)

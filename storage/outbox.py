@@ -11,10 +11,11 @@ row due again once the claim runs out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Table, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxRow, utcnow
@@ -31,6 +32,8 @@ FAILED = "failed"
 # `last_error` of a claimed row ("in flight: <claimant>"): being sent right now.
 IN_FLIGHT = "in flight"
 
+_IDS_PER_QUERY = 500
+
 
 def enqueue(
     session: Session,
@@ -42,30 +45,57 @@ def enqueue(
     not_before: datetime | None = None,
 ) -> bool:
     """Add a message to send; return False when its dedupe key is already queued or sent."""
+    now = utcnow()
+    row = _row(
+        kind, alert_id, payload, dedupe_key, next_attempt_at=not_before or now, created_at=now
+    )
+    inserted = _insert(session, [row])
+    return dedupe_key is None or dedupe_key in inserted
+
+
+def _row(
+    kind: str,
+    alert_id: int | None,
+    payload: dict[str, Any],
+    dedupe_key: str | None,
+    *,
+    next_attempt_at: datetime,
+    created_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "alert_id": alert_id,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": next_attempt_at,
+        "created_at": created_at,
+    }
+
+
+def _insert(session: Session, rows: Sequence[dict[str, Any]]) -> set[str | None]:
+    """Insert rows, skipping those whose dedupe key is taken; return the inserted keys.
+
+    One statement with many parameter sets: SQLAlchemy sends it as multi-row VALUES from
+    a cached template ("insertmanyvalues"), in the rows' order.
+    """
+    if not rows:
+        return set()
+    table = cast(Table, OutboxRow.__table__)
     statement = (
-        dialect_insert(session, OutboxRow)
-        .values(
-            kind=kind,
-            alert_id=alert_id,
-            payload=payload,
-            dedupe_key=dedupe_key,
-            state=PENDING,
-            attempts=0,
-            next_attempt_at=not_before or utcnow(),
-            created_at=utcnow(),
-        )
+        dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxRow.id)
+        .returning(table.c.dedupe_key)
     )
     # RETURNING, not rowcount: the ORM's INSERT reports -1 rows on some drivers.
-    return session.execute(statement).first() is not None
+    params: dict[str, Any] | list[dict[str, Any]] = rows[0] if len(rows) == 1 else list(rows)
+    return {key for (key,) in session.execute(statement, params)}
 
 
 def enqueue_parent(session: Session, alert_id: int) -> bool:
     """Queue the alert's parent message (once per alert, ever)."""
-    return enqueue(
-        session, PARENT, alert_id=alert_id, payload={}, dedupe_key=f"{PARENT}:{alert_id}"
-    )
+    return enqueue_for_alerts(session, [(PARENT, alert_id)])[0]
 
 
 def enqueue_update(session: Session, alert_id: int) -> bool:
@@ -73,21 +103,85 @@ def enqueue_update(session: Session, alert_id: int) -> bool:
 
     A row in flight has rendered the alert already: it cannot carry this change.
     """
-    waiting = session.scalar(
-        select(OutboxRow.id)
-        .where(
-            OutboxRow.alert_id == alert_id,
-            OutboxRow.kind == UPDATE,
-            OutboxRow.state == PENDING,
-            or_(OutboxRow.last_error.is_(None), OutboxRow.last_error.not_like(f"{IN_FLIGHT}%")),
-        )
-        # Locked until this transaction commits: the notifier cannot claim the row, and so
-        # cannot render the alert, between this check and the change it is meant to carry.
-        .with_for_update()
+    return enqueue_for_alerts(session, [(UPDATE, alert_id)])[0]
+
+
+def enqueue_parents(session: Session, alert_ids: Sequence[int]) -> list[bool]:
+    """`enqueue_parent` for many alerts at once; one flag per id, in order."""
+    return enqueue_for_alerts(session, [(PARENT, alert_id) for alert_id in alert_ids])
+
+
+def enqueue_updates(session: Session, alert_ids: Sequence[int]) -> list[bool]:
+    """`enqueue_update` for many alerts at once; one flag per id, in order."""
+    return enqueue_for_alerts(session, [(UPDATE, alert_id) for alert_id in alert_ids])
+
+
+def enqueue_for_alerts(session: Session, wanted: Sequence[tuple[str, int]]) -> list[bool]:
+    """Queue parents and updates, (kind, alert id) each, as `enqueue_parent` and
+    `enqueue_update` called one after another in this order would; return their flags.
+
+    At most two statements whatever the count (a page of a burst opens or joins hundreds
+    of alerts; a round trip each was most of ingest's outbox time). Rows are inserted in
+    the given order, so their ids are too.
+    """
+    if not wanted:
+        return []
+    for kind, _ in wanted:
+        if kind not in (PARENT, UPDATE):
+            raise ValueError(f"enqueue_for_alerts queues parents and updates, not {kind!r}")
+    waiting = _waiting_updates(
+        session, sorted({alert_id for kind, alert_id in wanted if kind == UPDATE})
     )
-    if waiting is not None:
-        return False
-    return enqueue(session, UPDATE, alert_id=alert_id, payload={})
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    queued: list[bool] = []
+    parents: set[int] = set()
+    for kind, alert_id in wanted:
+        dedupe_key: str | None = None
+        if kind == PARENT:
+            dedupe_key = f"{PARENT}:{alert_id}"
+            fresh = alert_id not in parents
+            parents.add(alert_id)
+        else:
+            fresh = alert_id not in waiting
+            # A later update of this alert in the batch finds this one waiting, as it
+            # would have found the row a single call had just inserted.
+            waiting.add(alert_id)
+        queued.append(fresh)
+        if fresh:
+            rows.append(_row(kind, alert_id, {}, dedupe_key, next_attempt_at=now, created_at=now))
+    inserted = _insert(session, rows)
+    # A parent whose key was taken before this batch comes back without a row.
+    return [
+        fresh and (kind != PARENT or f"{PARENT}:{alert_id}" in inserted)
+        for (kind, alert_id), fresh in zip(wanted, queued, strict=True)
+    ]
+
+
+def _waiting_updates(session: Session, alert_ids: Sequence[int]) -> set[int]:
+    """The alerts among these that have an update row pending and not yet claimed."""
+    waiting: set[int] = set()
+    for start in range(0, len(alert_ids), _IDS_PER_QUERY):
+        chunk = alert_ids[start : start + _IDS_PER_QUERY]
+        waiting.update(
+            session.scalars(
+                select(OutboxRow.alert_id)
+                .where(
+                    OutboxRow.alert_id.in_(chunk),
+                    OutboxRow.kind == UPDATE,
+                    OutboxRow.state == PENDING,
+                    or_(
+                        OutboxRow.last_error.is_(None),
+                        OutboxRow.last_error.not_like(f"{IN_FLIGHT}%"),
+                    ),
+                )
+                # Locked until this transaction commits: the notifier cannot claim the
+                # rows, and so cannot render the alerts, between this check and the
+                # change they are meant to carry.
+                .with_for_update()
+            )
+        )
+    return waiting
 
 
 def enqueue_reply(

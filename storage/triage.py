@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.alerts import ACKNOWLEDGED, CLOSED, OPEN
@@ -25,6 +25,7 @@ from storage.models import (
     HostRow,
     IsolationRequest,
     PollCursor,
+    utcnow,
 )
 from storage.upsert import dialect_insert
 
@@ -234,6 +235,48 @@ def upsert_host(
         .where(HostRow.ip == ip)
         .values(**values)
         .execution_options(synchronize_session=False)
+    )
+
+
+def upsert_hosts(
+    session: Session, seen: Sequence[tuple[str, Iterable[str], Iterable[str]]]
+) -> None:
+    """`upsert_host` for many hosts at once, (ip, names, users) each: three statements.
+
+    Rows are locked in address order, so two batches cannot deadlock on each other.
+    """
+    wanted: dict[str, tuple[list[str], list[str]]] = {}
+    for ip, names, users in seen:
+        host_names, host_users = wanted.setdefault(ip, ([], []))
+        host_names.extend(names)
+        host_users.extend(users)
+    if not wanted:
+        return
+    ips = sorted(wanted)
+    table = cast(Table, HostRow.__table__)
+    session.execute(
+        dialect_insert(session, table).on_conflict_do_nothing(index_elements=["ip"]),
+        [{"ip": ip, "names": {"hosts": [], "users": []}, "updated_at": utcnow()} for ip in ips],
+    )
+    rows = session.execute(
+        select(HostRow.ip, HostRow.names)
+        .where(HostRow.ip.in_(ips))
+        .order_by(HostRow.ip)
+        .with_for_update()
+    )
+    current: dict[str, dict[str, Any]] = {ip: names or {} for ip, names in rows}
+    session.execute(
+        update(table).where(table.c.ip == bindparam("h_ip")).values(names=bindparam("h_names")),
+        [
+            {
+                "h_ip": ip,
+                "h_names": {
+                    "hosts": _merged(current[ip].get("hosts", []), wanted[ip][0]),
+                    "users": _merged(current[ip].get("users", []), wanted[ip][1]),
+                },
+            }
+            for ip in ips
+        ],
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from storage import Database, alerts, audit, cursors, events, leases, outbox
 from storage.alerts import NewAlert
 from storage.models import AuditRow
@@ -46,6 +48,20 @@ def test_events_insert_once_per_serial_log_type_seqno(database: Database) -> Non
     assert set(again) == {("0079", "threat", 3), ("0080", "threat", 1)}
     with database.session() as s:
         assert events.count(s) == 4
+
+
+def test_events_insert_in_chunks_keeps_every_id(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(events, "PG_INSERT_CHUNK", 3)
+    with database.session() as s:
+        events.insert_new(s, [_event(4)])
+    with database.session() as s:
+        ids = events.insert_new(s, [_event(n) for n in range(1, 9)])
+    assert sorted(seqno for _, _, seqno in ids) == [1, 2, 3, 5, 6, 7, 8]
+    assert len(set(ids.values())) == 7
+    with database.session() as s:
+        assert events.count(s) == 8
 
 
 def test_datetimes_come_back_aware_utc(database: Database) -> None:

@@ -248,10 +248,14 @@ class FakeSlack:
             best = max(best, end - start + 1)
         return best
 
-    def enforce_rate_limit(self, min_interval: float | None = 1.0) -> None:
-        """Answer 429 to a `chat.postMessage` within `min_interval` s of the channel's last post."""
-        with self._ws.lock:
-            self._ws.min_post_interval = min_interval
+    def enforce_rate_limit(self, min_interval: float | None = 1.0, burst: int = 1) -> None:
+        """Answer 429 to a `chat.postMessage` that finds its channel's token bucket empty.
+
+        A channel earns a token every `min_interval` s and holds at most `burst`: Slack's
+        "1 per second, short bursts allowed". With `burst=1`, a post within `min_interval`
+        of the channel's last one is refused. None lifts the limit.
+        """
+        self._ws.limit_posts(min_interval, burst)
 
     def ratelimited_count(self, method: str | None = None) -> int:
         """How many 429s were served, for one method or all."""

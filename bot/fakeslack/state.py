@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -112,8 +113,11 @@ class Workspace:
         self.usergroups = {k: list(v) for k, v in usergroups.items()}
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        # Seconds between posts per channel beyond which chat.postMessage answers 429; None = off.
+        # chat.postMessage's limit per channel, a token bucket like Slack's documented "1 per
+        # second, short bursts allowed": one token per interval, at most `post_burst`; a post
+        # finding none is answered 429. None = off.
         self.min_post_interval: float | None = None
+        self.post_burst = 1
         self._channel_specs = dict(channels)
         self._last_us = 0
         self._init_recorded()
@@ -130,6 +134,8 @@ class Workspace:
         self.ack_times: dict[str, float] = {}
         self.delivered_at: dict[str, float] = {}
         self.post_times: defaultdict[str, list[float]] = defaultdict(list)
+        # Per channel, when its bucket is full again (posts accepted while the limit is on).
+        self.post_full_at: dict[str, float] = {}
         self.ratelimited: defaultdict[str, int] = defaultdict(int)
         self.used_triggers: set[str] = set()
 
@@ -138,6 +144,26 @@ class Workspace:
         with self.changed:
             self._init_recorded()
             self.changed.notify_all()
+
+    def limit_posts(self, min_interval: float | None, burst: int = 1) -> None:
+        """Set (or, with None, lift) the per-channel post limit; every bucket starts full."""
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        with self.lock:
+            self.min_post_interval = min_interval
+            self.post_burst = burst
+            self.post_full_at = {}
+
+    def admit_post(self, channel: str, now: float) -> bool:
+        """Take a token for a post to `channel` at `now`; False, taking nothing, if none is left."""
+        interval = self.min_post_interval
+        if interval is None:
+            return True
+        full_at = self.post_full_at.get(channel, -math.inf)
+        if now < full_at - (self.post_burst - 1) * interval:
+            return False
+        self.post_full_at[channel] = max(full_at, now) + interval
+        return True
 
     def next_ts(self) -> str:
         """Return a fresh message timestamp, strictly increasing like Slack's."""

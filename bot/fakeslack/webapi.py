@@ -102,8 +102,7 @@ def chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
             raise SlackError("thread_not_found") from None
         thread_ts = parent.thread_ts or parent.ts
     now = time.monotonic()
-    times = ws.post_times[channel.id]
-    if ws.min_post_interval is not None and times and now - times[-1] < ws.min_post_interval:
+    if not ws.admit_post(channel.id, now):
         raise SlackError("ratelimited", status=429, headers={"Retry-After": "1"})
     message = Message(
         channel=channel.id,
@@ -116,7 +115,7 @@ def chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
         extra={k: v for k, v in params.items() if k not in _MESSAGE_KEYS},
     )
     ws.add_message(message)
-    times.append(now)
+    ws.post_times[channel.id].append(now)
     return {
         "ok": True,
         "channel": channel.id,

@@ -9,10 +9,11 @@ from bot.slack import actions, commands, home, modals
 from bot.triage.service import Triage
 
 
-def register_listeners(app: App, ctx: BotContext) -> None:
-    """Attach every listener to the Bolt app."""
+def register_listeners(ctx: BotContext, *apps: App) -> None:
+    """Attach every listener to each Bolt app; they share one `Triage` (and its caches)."""
     triage = Triage.from_context(ctx)
-    commands.register(app, ctx)
-    actions.register(app, ctx, triage)
-    modals.register(app, ctx, triage)
-    home.register(app, ctx)
+    for app in apps:
+        commands.register(app, ctx)
+        actions.register(app, ctx, triage)
+        modals.register(app, ctx, triage)
+        home.register(app, ctx)

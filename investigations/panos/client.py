@@ -12,16 +12,17 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Container, Generator
 from datetime import datetime, timezone, tzinfo
 from types import TracebackType
-from typing import Self
+from typing import NoReturn, Self, TypeVar
 
 import httpx
 from lxml import etree
 from pydantic import SecretStr
 
 from investigations.panos import commands
+from investigations.panos.entries import SeenKey
 from investigations.panos.errors import (
     PanosApiError,
     PanosAuthError,
@@ -32,14 +33,12 @@ from investigations.panos.errors import (
     PanosTimeout,
 )
 from investigations.panos.events import Event, LogType
-from investigations.panos.models import SystemInfo, ThreatSignature
+from investigations.panos.models import LogAnswer, LogPage, SystemInfo, ThreatSignature
 from investigations.panos.parse import (
+    LogPageParser,
     error_message,
-    last_utc_offset,
     parse_job_id,
-    parse_job_status,
     parse_key,
-    parse_log_entries,
     parse_registered_ips,
     parse_response,
     parse_system_info,
@@ -57,6 +56,11 @@ _REGISTERED_IP_PAGE = 500
 # Answers to an idempotent User-ID update that mean "already so" (pan-os-python ignores
 # the same two): registering a tag twice, or removing one that is not there.
 _BENIGN_UID_ERRORS = ("already exists, ignore", "does not exist, ignore unreg")
+# A log page is parsed as it arrives, in pieces of this size: big enough that libxml2's
+# per-chunk work is amortised (measured: 256 KiB beats 64 KiB), small enough to be noise
+# beside the page.
+PAGE_PIECE_BYTES = 256 * 1024
+_T = TypeVar("_T")
 
 
 def _verify_setting(verify: bool | str | os.PathLike[str]) -> bool | ssl.SSLContext:
@@ -139,19 +143,34 @@ class PanosClient:
 
     # -- transport -------------------------------------------------------------------
 
-    def _post(self, form: dict[str, str], headers: dict[str, str]) -> tuple[int, bytes]:
+    def _post(
+        self,
+        form: dict[str, str],
+        headers: dict[str, str],
+        sink: Callable[[bytes], None] | None = None,
+    ) -> tuple[int, bytes]:
+        """POST; return the status and body, or, for a 2xx answer, feed the body to `sink`.
+
+        With a sink the body is never held whole (a log page is 16 MB): the returned
+        body is then empty. Error answers (not 2xx) are always returned whole.
+        """
         try:
             with self._http.stream("POST", self._url, data=form, headers=headers) as response:
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > self._max_bytes:
                     raise self._too_large()
+                if sink is not None and not 200 <= response.status_code < 300:
+                    sink = None
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_bytes():
+                for chunk in response.iter_bytes(PAGE_PIECE_BYTES if sink is not None else None):
                     size += len(chunk)
                     if size > self._max_bytes:
                         raise self._too_large()
-                    chunks.append(chunk)
+                    if sink is not None:
+                        sink(chunk)
+                    else:
+                        chunks.append(chunk)
                 return response.status_code, b"".join(chunks)
         # `from None` everywhere: httpx's exceptions hold the request, headers (key) included.
         except httpx.TimeoutException as exc:
@@ -169,6 +188,12 @@ class PanosClient:
         )
 
     def _checked(self, status: int, body: bytes) -> etree._Element:
+        if not 200 <= status < 300:
+            self._refuse_status(status, body)
+        return parse_response(body)
+
+    def _refuse_status(self, status: int, body: bytes) -> NoReturn:
+        """Raise the error an answer that is not 2xx means."""
         if status == 403:
             raise PanosAuthError(
                 f"the firewall {self.host} refused the API key or credentials "
@@ -182,9 +207,7 @@ class PanosClient:
             except PanosError:
                 pass
             raise PanosResponseError(f"the firewall {self.host} answered HTTP {status}")
-        if not 200 <= status < 300:
-            raise PanosResponseError(f"the firewall {self.host} answered HTTP {status}")
-        return parse_response(body)
+        raise PanosResponseError(f"the firewall {self.host} answered HTTP {status}")
 
     def _key(self) -> str:
         with self._key_lock:
@@ -206,16 +229,33 @@ class PanosClient:
 
     def _call(self, form: dict[str, str]) -> etree._Element:
         """POST one authenticated request; retry once with a fresh key if ours expired."""
+        return self._authenticated(lambda key: self._checked(*self._post(form, {"X-PAN-KEY": key})))
+
+    def _call_page(
+        self, form: dict[str, str], log_type: LogType, known: Container[SeenKey] | None
+    ) -> LogAnswer:
+        """Like `_call`, for a log job's `action=get`: the answer is parsed as it arrives."""
+
+        def attempt(key: str) -> LogAnswer:
+            parser = LogPageParser(log_type, self._zone, known)
+            status, body = self._post(form, {"X-PAN-KEY": key}, parser.feed)
+            if not 200 <= status < 300:
+                self._refuse_status(status, body)
+            return parser.close()
+
+        return self._authenticated(attempt)
+
+    def _authenticated(self, attempt: Callable[[str], _T]) -> _T:
         key = self._key()
         try:
-            return self._checked(*self._post(form, {"X-PAN-KEY": key}))
+            return attempt(key)
         except PanosAuthError:
             if not self._key_is_generated:
                 raise
             with self._key_lock:
                 if self._api_key is not None and self._api_key.get_secret_value() == key:
                     self._api_key = None
-        return self._checked(*self._post(form, {"X-PAN-KEY": self._key()}))
+        return attempt(self._key())
 
     def _op(self, cmd: str) -> etree._Element:
         form = {"type": "op", "cmd": cmd}
@@ -250,15 +290,22 @@ class PanosClient:
         page_size: int = MAX_PAGE_SIZE,
         direction: str = "forward",
         max_pages: int | None = None,
-    ) -> Generator[list[Event], None, None]:
-        """Yield pages of matching logs, one log job per page, while pages come back full."""
+        known: Container[SeenKey] | None = None,
+    ) -> Generator[LogPage, None, None]:
+        """Yield pages of matching logs, one log job per page, while pages come back full.
+
+        Entries whose (serial, seqno) is in `known` are left out of the pages (counted in
+        `LogPage.skipped`): the caller vouches it already holds them.
+        """
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         if direction not in ("forward", "backward"):
             raise ValueError("direction must be 'forward' or 'backward'")
         if max_pages is not None and max_pages < 1:
             raise ValueError("max_pages must be at least 1")
-        return self._pages(LogType(log_type), query, page_size, direction, max_pages)
+        return self._pages(
+            LogType(log_type), query, page_size, direction, max_pages=max_pages, known=known
+        )
 
     def _pages(
         self,
@@ -266,17 +313,24 @@ class PanosClient:
         query: str,
         page_size: int,
         direction: str,
+        *,
         max_pages: int | None,
-    ) -> Generator[list[Event], None, None]:
+        known: Container[SeenKey] | None,
+    ) -> Generator[LogPage, None, None]:
         skip = 0
         pages = 0
         while max_pages is None or pages < max_pages:
-            events = self._log_job(log_type, query, page_size, skip, direction)
+            answer = self._log_job(log_type, query, page_size, skip, direction, known=known)
             pages += 1
-            yield events
-            if len(events) < page_size:
+            yield LogPage(answer.events, skipped=answer.skipped)
+            # Paging counts the answer's entries, skipped ones included. The answer is
+            # let go before the next job: two pages of Events at once would double the
+            # poll's peak memory.
+            entries = answer.entries
+            del answer
+            if entries < page_size:
                 return
-            skip += len(events)
+            skip += entries
 
     def query_logs(
         self,
@@ -296,8 +350,15 @@ class PanosClient:
         return events
 
     def _log_job(
-        self, log_type: LogType, query: str, nlogs: int, skip: int, direction: str
-    ) -> list[Event]:
+        self,
+        log_type: LogType,
+        query: str,
+        nlogs: int,
+        skip: int,
+        direction: str,
+        *,
+        known: Container[SeenKey] | None = None,
+    ) -> LogAnswer:
         submitted = self._call(
             {
                 "type": "log",
@@ -315,8 +376,8 @@ class PanosClient:
         wait = min(0.05, self._poll_interval)
         try:
             while True:
-                root = self._job_get(job_id)
-                if parse_job_status(root).finished:
+                answer = self._job_get(job_id, log_type, known)
+                if answer.status.finished:
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -326,18 +387,19 @@ class PanosClient:
                     )
                 time.sleep(min(wait, remaining))
                 wait = min(wait * 2, self._poll_interval)
-            events = parse_log_entries(root, log_type, self._zone)
         except BaseException:
             self._finish_job(job_id)
             raise
-        offset = last_utc_offset(root)
-        if offset is not None:
-            self._learned_offset = offset
-        return events
+        if answer.offset is not None:
+            self._learned_offset = answer.offset
+        return answer
 
-    def _job_get(self, job_id: int) -> etree._Element:
+    def _job_get(
+        self, job_id: int, log_type: LogType, known: Container[SeenKey] | None
+    ) -> LogAnswer:
+        form = {"type": "log", "action": "get", "job-id": str(job_id)}
         try:
-            return self._call({"type": "log", "action": "get", "job-id": str(job_id)})
+            return self._call_page(form, log_type, known)
         except PanosJobError:
             raise
         except PanosApiError as exc:
