@@ -14,21 +14,15 @@ than the burst in any one second, at most one a second sustained over the whole 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
 
 from benchmarks.common import (
     CHANNEL,
     Config,
     Result,
-    free_port,
+    panbot_process,
     rss_mb,
     scratch_database,
     threat_fields,
@@ -98,22 +92,15 @@ def _run_process(backend: str, *, logs: int, hosts: int, idle: float, watch: flo
     from storage import Database, alerts, events
 
     out = ProcessRun(backend, logs, hosts)
-    with world() as w, scratch_database(backend, "burst") as url:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PANBOT_", "SLACK_"))}
-        env.update(w.env(url, port), PANBOT_LOG_LEVEL="WARNING")
-        env["PANBOT_SLACK_BURST"] = str(SLACK_BURST)
+    with (
+        world() as w,
+        scratch_database(backend, "burst") as url,
+        panbot_process(w, url, PANBOT_SLACK_BURST=str(SLACK_BURST)) as bot,
+    ):
         w.slack.enforce_rate_limit(1.0, burst=SLACK_BURST)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = bot.process
         db = Database(url)
         try:
-            _wait_healthy(process, port)
             time.sleep(idle)  # a few idle polls of all five rules
             out.figures["idle RSS MB"] = rss_mb(process.pid)[0]
 
@@ -125,8 +112,7 @@ def _run_process(backend: str, *, logs: int, hosts: int, idle: float, watch: flo
                 )
             appended = time.monotonic() - started
             while _stored(db, events) < logs:
-                if process.poll() is not None:
-                    raise RuntimeError(f"panbot run exited: {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+                bot.check_alive()
                 if time.monotonic() - started > 600:
                     raise TimeoutError("the burst was not stored within 10 minutes")
                 time.sleep(0.1)
@@ -155,7 +141,6 @@ def _run_process(backend: str, *, logs: int, hosts: int, idle: float, watch: flo
             out.figures["peak RSS MB"] = peak
         finally:
             db.dispose()
-            _stop(process)
     return out
 
 
@@ -178,27 +163,3 @@ def _sustained(times: list[float]) -> dict[str, Any]:
 def _stored(db: Any, events: Any) -> int:
     with db.session() as session:
         return int(events.count(session))
-
-
-def _wait_healthy(process: subprocess.Popen[str], port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"panbot run exited: {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("panbot run did not become healthy")
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()

@@ -96,7 +96,7 @@ def _measure(backend: str, per_client: int) -> dict[str, Any]:
     from storage import Database
 
     with world() as w, scratch_database(backend, "press") as url, panbot_process(w, url) as bot:
-        _, port = bot
+        port = bot.port
         w.simulator.append("threat", **threat_fields(0, host=0))
         parent = w.slack.wait_for(lambda: (w.slack.parents(CHANNEL) or [None])[0], 30)
         db = Database(url)

@@ -421,9 +421,22 @@ def running_bot(
         bot.stop()
 
 
+@dataclass
+class BotProcess:
+    """A running `panbot run`: the process, its HTTP port, and the end of its log."""
+
+    process: Any
+    port: int
+    tail: Callable[[], str]
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"panbot run exited: {self.tail()}")
+
+
 @contextlib.contextmanager
-def panbot_process(w: World, database_url: str) -> Iterator[tuple[Any, int]]:
-    """`panbot run` as production runs it, in its own process: (process, HTTP port).
+def panbot_process(w: World, database_url: str, **env: str) -> Iterator[BotProcess]:
+    """`panbot run` as production runs it, in its own process, with `env` on top.
 
     Its log goes to a file, not a pipe: a pipe nobody reads fills up and stalls the bot.
     """
@@ -433,22 +446,22 @@ def panbot_process(w: World, database_url: str) -> Iterator[tuple[Any, int]]:
     import httpx
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PANBOT_", "SLACK_"))}
-    env.update(w.env(database_url, port), PANBOT_LOG_LEVEL="WARNING")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PANBOT_", "SLACK_"))}
+    environ.update(w.env(database_url, port), PANBOT_LOG_LEVEL="WARNING", **env)
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], env=env, stdout=log, stderr=log, text=True
+            [sys.executable, "-m", "bot", "run"], env=environ, stdout=log, stderr=log, text=True
         )
 
         def tail() -> str:
             log.seek(0)
             return log.read()[-2000:]
 
+        bot = BotProcess(process, port, tail)
         try:
             deadline = time.monotonic() + 60
             while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"panbot run exited: {tail()}")
+                bot.check_alive()
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                         break
@@ -457,7 +470,7 @@ def panbot_process(w: World, database_url: str) -> Iterator[tuple[Any, int]]:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"panbot run did not become healthy: {tail()}")
                 time.sleep(0.2)
-            yield process, port
+            yield bot
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

@@ -22,8 +22,9 @@ from investigations.panos.errors import (
     PanosTimeout,
 )
 from investigations.panos.events import LogType
+from investigations.panos.models import LogPage
 from tests.panos_fakefw import KEY, FakeFirewall, serve
-from tests.panos_samples import threat_entry
+from tests.panos_samples import SERIAL, threat_entry
 
 QUERY = "( severity eq critical ) and ( receive_time geq '2024/03/01 10:00:00' )"
 
@@ -525,3 +526,44 @@ def test_repr_hides_the_key() -> None:
     with PanosClient("https://fw.example:8443", api_key=KEY) as panos:
         assert KEY not in repr(panos)
         assert repr(panos) == "PanosClient(url='https://fw.example:8443/api/', auth='api-key')"
+
+
+# -- pages streamed over HTTP (investigations/panos/parse.py LogPageParser) -------------
+
+
+def test_paging_counts_skipped_entries(firewall: FakeFirewall, client: PanosClient) -> None:
+    firewall.pages = [_entries(1, 2), _entries(3, 2), _entries(5, 1)]
+    known = {(SERIAL, 1), (SERIAL, 2), (SERIAL, 4)}
+    pages = list(client.iter_log_pages(LogType.THREAT, QUERY, page_size=2, known=known))
+    assert all(isinstance(page, LogPage) for page in pages)
+    assert [[e.seqno for e in page] for page in pages] == [[], [3], [5]]
+    assert [list(page.skipped) for page in pages] == [[(SERIAL, 1), (SERIAL, 2)], [(SERIAL, 4)], []]
+    assert [f["skip"] for f in firewall.forms(type="log", query=QUERY)] == ["0", "2", "4"]
+
+
+def test_a_malformed_page_over_http_is_refused_and_the_job_finished(
+    firewall: FakeFirewall, client: PanosClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    firewall.pages = [_entries(1, 50)]
+    answer = firewall.answer
+
+    def truncated(headers: dict[str, str], form: dict[str, str]) -> tuple[int, bytes]:
+        status, body = answer(headers, form)
+        if form.get("action") == "get" and b"<entry" in body:
+            return status, body[: len(body) * 2 // 3] + b"</response>"
+        return status, body
+
+    monkeypatch.setattr(firewall, "answer", truncated)
+    with pytest.raises(PanosResponseError, match="not well-formed"):
+        client.query_logs(LogType.THREAT, QUERY)
+    assert firewall.forms(action="finish") == [{"type": "log", "action": "finish", "job-id": "1"}]
+
+
+def test_a_big_streamed_page_is_still_bounded(firewall: FakeFirewall) -> None:
+    firewall.pages = [_entries(1, 200)]
+    with (
+        serve(firewall) as url,
+        PanosClient(url, api_key=KEY, job_poll_interval=0.01, max_response_bytes=20_000) as panos,
+        pytest.raises(PanosResponseError, match="exceeds"),
+    ):
+        panos.query_logs(LogType.THREAT, QUERY)

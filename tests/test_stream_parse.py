@@ -31,7 +31,7 @@ from investigations.panos.errors import (
     PanosResponseError,
 )
 from investigations.panos.events import Event, LogType
-from investigations.panos.models import LogAnswer, LogPage
+from investigations.panos.models import LogAnswer
 from investigations.panos.parse import (
     LogPageParser,
     last_utc_offset,
@@ -41,7 +41,6 @@ from investigations.panos.parse import (
 )
 from investigations.rules import DEFAULT_RULES
 from storage import Database
-from tests.panos_fakefw import KEY, FakeFirewall, serve
 from tests.panos_samples import (
     SERIAL,
     big_threat_page,
@@ -349,65 +348,6 @@ def test_a_new_seqno_is_never_skipped(seqnos: list[int], known: set[SeenKey], ch
     assert built == [n for n in seqnos if (SERIAL, n) not in known]
     assert answer.skipped == [(SERIAL, n) for n in seqnos if (SERIAL, n) in known]
     assert answer.entries == len(seqnos)
-
-
-# -- the client: streamed over HTTP -----------------------------------------------------
-
-
-@pytest.fixture
-def firewall() -> FakeFirewall:
-    return FakeFirewall()
-
-
-@pytest.fixture
-def client(firewall: FakeFirewall) -> Iterator[PanosClient]:
-    with (
-        serve(firewall) as url,
-        PanosClient(url, api_key=KEY, job_poll_interval=0.01, job_deadline=2.0) as panos,
-    ):
-        yield panos
-
-
-def _entries(first: int, n: int) -> list[str]:
-    return [threat_entry(first + i, filler=False) for i in range(n)]
-
-
-def test_paging_counts_skipped_entries(firewall: FakeFirewall, client: PanosClient) -> None:
-    firewall.pages = [_entries(1, 2), _entries(3, 2), _entries(5, 1)]
-    known = {(SERIAL, 1), (SERIAL, 2), (SERIAL, 4)}
-    pages = list(client.iter_log_pages(LogType.THREAT, QUERY, page_size=2, known=known))
-    assert all(isinstance(page, LogPage) for page in pages)
-    assert [[e.seqno for e in page] for page in pages] == [[], [3], [5]]
-    assert [list(page.skipped) for page in pages] == [[(SERIAL, 1), (SERIAL, 2)], [(SERIAL, 4)], []]
-    assert [f["skip"] for f in firewall.forms(type="log", query=QUERY)] == ["0", "2", "4"]
-
-
-def test_a_malformed_page_over_http_is_refused_and_the_job_finished(
-    firewall: FakeFirewall, client: PanosClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    firewall.pages = [_entries(1, 50)]
-    answer = firewall.answer
-
-    def truncated(headers: dict[str, str], form: dict[str, str]) -> tuple[int, bytes]:
-        status, body = answer(headers, form)
-        if form.get("action") == "get" and b"<entry" in body:
-            return status, body[: len(body) * 2 // 3] + b"</response>"
-        return status, body
-
-    monkeypatch.setattr(firewall, "answer", truncated)
-    with pytest.raises(PanosResponseError, match="not well-formed"):
-        client.query_logs(LogType.THREAT, QUERY)
-    assert firewall.forms(action="finish") == [{"type": "log", "action": "finish", "job-id": "1"}]
-
-
-def test_a_big_streamed_page_is_still_bounded(firewall: FakeFirewall) -> None:
-    firewall.pages = [_entries(1, 200)]
-    with (
-        serve(firewall) as url,
-        PanosClient(url, api_key=KEY, job_poll_interval=0.01, max_response_bytes=20_000) as panos,
-        pytest.raises(PanosResponseError, match="exceeds"),
-    ):
-        panos.query_logs(LogType.THREAT, QUERY)
 
 
 # -- the poller: re-read logs are not built again -----------------------------------------
