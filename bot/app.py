@@ -558,7 +558,9 @@ class PanBot:
         secret = self.settings.slack_signing_secret
         if bolt is None or secret is None:
             return None
-        return PressLane(self._press_bolt, secret.get_secret_value(), self._press_pool)
+        return PressLane(
+            self._press_bolt, secret.get_secret_value(), self._press_pool, self.metrics
+        )
 
     def _start_listeners(self) -> None:
         mode = self.settings.effective_mode

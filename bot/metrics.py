@@ -49,6 +49,16 @@ class Metrics:
         self.outbox_pending = Gauge(
             "panbot_outbox_pending", "Outbox rows waiting to be sent", registry=self.registry
         )
+        self.presses_waiting = Gauge(
+            "panbot_presses_waiting",
+            "Button presses answered and not yet worked off",
+            registry=self.registry,
+        )
+        self.presses_queue_full = Counter(
+            "panbot_presses_queue_full",
+            "Button presses answered only after Bolt, the press queue being full",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

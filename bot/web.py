@@ -32,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.metrics import Metrics
+
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
 
 log = logging.getLogger(__name__)
@@ -55,11 +57,13 @@ class PressLane:
         bolt: App,
         signing_secret: str,
         pool: Executor,
+        metrics: Metrics,
         limit: int = MAX_QUEUED_PRESSES,
     ) -> None:
         self._bolt = bolt
         self._verifier = SignatureVerifier(signing_secret)
         self._pool = pool
+        self._metrics = metrics
         self._room = threading.BoundedSemaphore(limit)
 
     def take(self, body: bytes, headers: dict[str, str], query: str) -> int | None:
@@ -72,12 +76,14 @@ class PressLane:
         if not self._verifier.is_valid_request(body, headers):
             return 401
         if not self._room.acquire(blocking=False):
+            self._metrics.presses_queue_full.inc()
             return None
         try:
             self._pool.submit(self._dispatch, body, headers, query)
         except RuntimeError:  # shutting down: the pool takes no more work
             self._room.release()
             return None
+        self._metrics.presses_waiting.inc()
         return 200
 
     def _dispatch(self, body: bytes, headers: dict[str, str], query: str) -> None:
@@ -95,6 +101,7 @@ class PressLane:
         except Exception:  # the press is answered already; the log keeps the traceback
             log.exception("a button press failed after it was answered")
         finally:
+            self._metrics.presses_waiting.dec()
             self._room.release()
 
 

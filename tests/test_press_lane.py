@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 from bot.fakeslack.payloads import block_actions_body, view_submission_body
 from bot.fakeslack.signing import signed_request_headers
+from bot.metrics import Metrics
 from bot.web import PressLane, WebServer, build_web_app, is_button_press
 from storage import Database, audit
 from tests.harness import World, world
@@ -78,13 +79,17 @@ class Lane:
             ack(response_action="errors", errors={"b": "no"})
 
         self.pool = ThreadPoolExecutor(2)
-        lane = PressLane(self.bolt, SECRET, self.pool, limit=limit)
+        self.metrics = Metrics()
+        lane = PressLane(self.bolt, SECRET, self.pool, self.metrics, limit=limit)
         app = build_web_app(
             bolt=self.bolt, health=lambda: (True, {}), metrics=lambda: b"", presses=lane
         )
         self.server = WebServer(app, "127.0.0.1", 0)
         self.server.start()
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.server.port}", timeout=10)
+
+    def gauge(self, name: str) -> float | None:
+        return self.metrics.registry.get_sample_value(name)
 
     def post(self, body: str, secret: str = SECRET) -> tuple[int, bytes]:
         headers = signed_request_headers(secret, body)
@@ -116,14 +121,17 @@ def lane(w: World) -> Iterator[Lane]:
 def test_a_press_is_answered_before_its_listener_finishes(lane: Lane) -> None:
     assert lane.post(_press()) == (200, b"")
     assert lane.done == []  # the listener is still waiting: the answer did not
+    assert lane.gauge("panbot_presses_waiting") == 1
     lane.go.set()
     wait_until(lambda: lane.done == ["block_actions"])
+    wait_until(lambda: lane.gauge("panbot_presses_waiting") == 0)
 
 
 def test_a_press_past_the_queue_limit_waits_for_bolt(lane: Lane) -> None:
     assert lane.post(_press()) == (200, b"")  # takes the one place in the queue
     status, body = lane.post(_press())  # no room: Bolt answers, after the ack
     assert status == 200 and b"answered by Bolt" in body
+    assert lane.gauge("panbot_presses_queue_full_total") == 1
     lane.go.set()
     wait_until(lambda: len(lane.done) == 2)
 
