@@ -372,10 +372,16 @@ class PanBot:
             enrichment=self.enrichment,
         )
         self.bolt = self._build_bolt()
-        # Presses answered before dispatch (bot/web.py) need no ack round trip: this app
-        # runs their listener straight in the press pool's thread.
-        self._press_bolt = self._build_bolt(process_before_response=True)
-        register_listeners(self.context, self.bolt, self._press_bolt)
+        # HTTP mode answers presses before dispatch (bot/web.py); they need no ack round
+        # trip, so this app runs their listener straight in the press pool's thread.
+        self._press_bolt = (
+            self._build_bolt(process_before_response=True)
+            if settings.effective_mode == "http"
+            else None
+        )
+        register_listeners(
+            self.context, *(app for app in (self.bolt, self._press_bolt) if app is not None)
+        )
         self.scheduler = BackgroundScheduler(
             timezone=UTC, executors={"default": DaemonJobExecutor(10)}
         )
@@ -556,7 +562,7 @@ class PanBot:
 
     def _press_lane(self, bolt: App | None) -> PressLane | None:
         secret = self.settings.slack_signing_secret
-        if bolt is None or secret is None:
+        if bolt is None or self._press_bolt is None or secret is None:
             return None
         return PressLane(
             self._press_bolt, secret.get_secret_value(), self._press_pool, self.metrics

@@ -106,16 +106,6 @@ def enqueue_update(session: Session, alert_id: int) -> bool:
     return enqueue_for_alerts(session, [(UPDATE, alert_id)])[0]
 
 
-def enqueue_parents(session: Session, alert_ids: Sequence[int]) -> list[bool]:
-    """`enqueue_parent` for many alerts at once; one flag per id, in order."""
-    return enqueue_for_alerts(session, [(PARENT, alert_id) for alert_id in alert_ids])
-
-
-def enqueue_updates(session: Session, alert_ids: Sequence[int]) -> list[bool]:
-    """`enqueue_update` for many alerts at once; one flag per id, in order."""
-    return enqueue_for_alerts(session, [(UPDATE, alert_id) for alert_id in alert_ids])
-
-
 def enqueue_for_alerts(session: Session, wanted: Sequence[tuple[str, int]]) -> list[bool]:
     """Queue parents and updates, (kind, alert id) each, as `enqueue_parent` and
     `enqueue_update` called one after another in this order would; return their flags.

@@ -137,13 +137,22 @@ def test_batch_makes_the_rows_and_flags_of_single_calls(database: Database) -> N
     assert _scenario(database, _singly) == (flags, rows)
 
 
-def test_parents_and_updates_wrappers(database: Database) -> None:
+def _parents(s: Session, ids: Sequence[int]) -> list[bool]:
+    return outbox.enqueue_for_alerts(s, [(outbox.PARENT, i) for i in ids])
+
+
+def _updates(s: Session, ids: Sequence[int]) -> list[bool]:
+    return outbox.enqueue_for_alerts(s, [(outbox.UPDATE, i) for i in ids])
+
+
+def test_parents_and_updates_of_one_kind_per_batch(database: Database) -> None:
     a, b = _alerts(database, 2)
+
     with database.session() as s:
-        assert outbox.enqueue_parents(s, [a, b, a]) == [True, True, False]
-        assert outbox.enqueue_parents(s, [b]) == [False]
-        assert outbox.enqueue_updates(s, [b, a, b]) == [True, True, False]
-        assert outbox.enqueue_updates(s, [a]) == [False]
+        assert _parents(s, [a, b, a]) == [True, True, False]
+        assert _parents(s, [b]) == [False]
+        assert _updates(s, [b, a, b]) == [True, True, False]
+        assert _updates(s, [a]) == [False]
     assert _rows(database) == [
         (outbox.PARENT, a, f"parent:{a}", outbox.PENDING, {}, 0, None),
         (outbox.PARENT, b, f"parent:{b}", outbox.PENDING, {}, 0, None),
@@ -155,8 +164,8 @@ def test_parents_and_updates_wrappers(database: Database) -> None:
 def test_empty_batches_write_nothing(database: Database) -> None:
     with database.session() as s:
         assert outbox.enqueue_for_alerts(s, []) == []
-        assert outbox.enqueue_parents(s, []) == []
-        assert outbox.enqueue_updates(s, []) == []
+        assert _parents(s, []) == []
+        assert _updates(s, []) == []
     assert _rows(database) == []
 
 
@@ -170,9 +179,9 @@ def test_only_parents_and_updates_are_batched(database: Database) -> None:
 def test_large_batch_spans_query_chunks(database: Database) -> None:
     ids = _alerts(database, 1200)
     with database.session() as s:
-        assert all(outbox.enqueue_updates(s, ids))
-        assert not any(outbox.enqueue_updates(s, ids))
-        assert all(outbox.enqueue_parents(s, ids))
+        assert all(_updates(s, ids))
+        assert not any(_updates(s, ids))
+        assert all(_parents(s, ids))
     rows = _rows(database)
     assert [(kind, alert_id) for kind, alert_id, *_ in rows] == [
         *((outbox.UPDATE, i) for i in ids),
