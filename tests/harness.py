@@ -37,6 +37,18 @@ class FakeClock:
         self._offset = timedelta()
         self._lock = threading.Lock()
 
+    @classmethod
+    def at_next_noon(cls) -> FakeClock:
+        """A clock at the coming 12:00 UTC: a test about days runs the same at any hour.
+
+        Never behind real time, so rows stamped with the real now are due at once.
+        """
+        clock = cls()
+        now = datetime.now(UTC)
+        noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+        clock.advance((noon if noon >= now else noon + timedelta(days=1)) - now)
+        return clock
+
     def __call__(self) -> datetime:
         with self._lock:
             return datetime.now(UTC) + self._offset
@@ -54,9 +66,16 @@ class World:
 
 
 @contextmanager
-def world(scenario: str = "guide") -> Iterator[World]:
-    """Start the simulator, fake Slack and fake intel on ephemeral loopback ports."""
-    simulator = SimulatorServer(scenario=scenario).start()
+def world(scenario: str = "guide", clock: FakeClock | None = None) -> Iterator[World]:
+    """Start the simulator, fake Slack and fake intel on ephemeral loopback ports.
+
+    With `clock`, the simulator's logs are stamped on that clock (give the bot the same).
+    """
+    simulator = (
+        SimulatorServer(scenario=scenario)
+        if clock is None
+        else SimulatorServer(scenario=scenario, now=clock)
+    ).start()
     slack = FakeSlack().start()
     intel = FakeIntel()
     try:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.triage.jobs import run_triage_jobs_once
 from storage import Database
 from storage.models import AuditRow, HostRow
-from tests.harness import CHANNEL, World, world
+from tests.harness import CHANNEL, FakeClock, World, world
 from tests.triage_support import close_values, triaged
 
 ALICE, BOB = "U0ALICE", "U0BOB"
@@ -111,8 +111,16 @@ def test_a_watched_host_gets_its_new_logs_until_the_watch_ends(
             assert host is not None and host.monitored_alert_id is None
 
 
-def test_daily_digest_once_a_day(w: World, database: Database) -> None:
-    with triaged(w, database, PANBOT_ACK_REMINDER_MINUTES=0, PANBOT_DIGEST_TIME="00:00") as t:
+def test_daily_digest_once_a_day(database: Database) -> None:
+    # At noon, so that the five alerts (logged minutes apart) fall on one day whenever
+    # the test runs; run near midnight on the real clock, they straddled two.
+    clock = FakeClock.at_next_noon()
+    with (
+        world(clock=clock) as w,
+        triaged(
+            w, database, clock=clock, PANBOT_ACK_REMINDER_MINUTES=0, PANBOT_DIGEST_TIME="00:00"
+        ) as t,
+    ):
         closed = t.alert_id("correlation")
         t.press("close_alert", closed, ALICE)
         t.submit("close_alert", closed, close_values("remediated"), ALICE)

@@ -134,9 +134,11 @@ class Triaged:
 
 
 @contextmanager
-def triaged(w: World, database: Database, **overrides: Any) -> Iterator[Triaged]:
+def triaged(
+    w: World, database: Database, *, clock: FakeClock | None = None, **overrides: Any
+) -> Iterator[Triaged]:
     """Start a bot (HTTP listener, no scheduler), post the five alerts, and yield it."""
-    clock = FakeClock()
+    clock = clock or FakeClock()
     bot = make_bot(w, database, clock=clock, **overrides)
     bot.start(jobs=False)
     requests = SlackRequests(bot)
