@@ -59,6 +59,12 @@ def run(cfg: Config) -> Result:
         wave99 = percentile(m["waves"], 99)
         result.figure(f"{backend}: waves of 50 at once, p50 ms", ms(percentile(m["waves"], 50)))
         result.figure(f"{backend}: waves of 50 at once, p99 ms", ms(wave99))
+        # The same run's HTTP stack alone under the same concurrency: how much of the tail
+        # is the machine's, on these shared cores.
+        result.figure(
+            f"{backend}: waves p99 / GET /healthz x50 p99",
+            round(wave99 / percentile(m["floor"], 99), 2),
+        )
         result.figure(f"{backend}: 50 pressing without pause, p50 ms", ms(p50))
         result.figure(f"{backend}: 50 pressing without pause, p99 ms", ms(p99))
         result.figure(f"{backend}: max ms", ms(max(latencies)))

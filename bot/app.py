@@ -318,6 +318,7 @@ class PanBot:
         self.executor: ThreadPoolExecutor = DaemonThreadPool(8, "panbot-work")
         # Runs presses answered early (bot/web.py), listener and all.
         self._press_pool: ThreadPoolExecutor = DaemonThreadPool(4, "panbot-press")
+        self._presses: PressLane | None = None
         self.poller = Poller(
             db=self.db,
             client=self.panos,
@@ -564,9 +565,10 @@ class PanBot:
         secret = self.settings.slack_signing_secret
         if bolt is None or self._press_bolt is None or secret is None:
             return None
-        return PressLane(
+        self._presses = PressLane(
             self._press_bolt, secret.get_secret_value(), self._press_pool, self.metrics
         )
+        return self._presses
 
     def _start_listeners(self) -> None:
         mode = self.settings.effective_mode
@@ -610,6 +612,8 @@ class PanBot:
             self.socket_handler.close()  # type: ignore[no-untyped-call]
         if self.web is not None:
             self.web.stop()
+        if self._presses is not None:
+            self._presses.release()  # answered while the listener stopped: not dropped
         finished = _within(deadline, self._shutdown_scheduler, self._shutdown_executor)
         if not finished:
             log.warning("shutdown: abandoning work still running after %.0f s", grace)

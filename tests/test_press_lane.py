@@ -7,10 +7,13 @@ still waits for Bolt.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 import httpx
@@ -27,6 +30,7 @@ from tests.harness import World, world
 from tests.triage_support import triaged, wait_until
 
 SECRET = "press-lane-secret"
+T = TypeVar("T")
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
@@ -168,3 +172,94 @@ def test_a_real_press_is_answered_empty_and_its_work_lands(w: World, database: D
         t.wait_audit(alert, "ack")
         with database.session() as s:
             assert [r.actor for r in audit.for_alert(s, alert) if r.action == "ack"] == ["U0ALICE"]
+
+
+class RecordingPool(ThreadPoolExecutor):
+    """A real pool that also records when each press was handed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.handed: list[float] = []
+        self.closed = False
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        if self.closed:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        self.handed.append(time.monotonic())
+        return super().submit(fn, *args, **kwargs)
+
+
+def _signed(body: str) -> tuple[bytes, dict[str, str]]:
+    headers = {k.lower(): v for k, v in signed_request_headers(SECRET, body).items()}
+    return body.encode(), {**headers, **FORM}
+
+
+@pytest.fixture
+def bare(w: World) -> Iterator[tuple[Lane, RecordingPool]]:
+    made = Lane(w, limit=100)
+    made.go.set()
+    pool = RecordingPool()
+    yield made, pool
+    made.client.close()
+    made.server.stop()
+    pool.shutdown(wait=True)
+
+
+def test_a_wave_is_answered_before_any_of_it_is_dispatched(
+    bare: tuple[Lane, RecordingPool],
+) -> None:
+    made, pool = bare
+    lane = PressLane(made.bolt, SECRET, pool, made.metrics, quiet=0.5, hold=5.0)
+    body, headers = _signed(_press())
+
+    async def wave() -> list[int]:
+        statuses = []
+        for _ in range(5):
+            statuses.append(lane.take(body, headers, ""))
+            await asyncio.sleep(0.001)  # the loop runs between presses, as under load
+        assert pool.handed == []  # all answered, none handed over yet
+        await asyncio.sleep(1.0)
+        return [s or 0 for s in statuses]
+
+    assert asyncio.run(wave()) == [200] * 5
+    assert len(pool.handed) == 5
+    wait_until(lambda: len(made.done) == 5)
+    assert made.gauge("panbot_presses_waiting") == 0
+
+
+def test_presses_that_never_stop_are_still_dispatched_within_the_hold(
+    bare: tuple[Lane, RecordingPool],
+) -> None:
+    made, pool = bare
+    # Quiet never comes (a press every 10 ms, quiet 1 s): only the hold lets work start.
+    lane = PressLane(made.bolt, SECRET, pool, made.metrics, quiet=1.0, hold=0.05)
+    body, headers = _signed(_press())
+
+    async def steady() -> None:
+        for _ in range(30):
+            assert lane.take(body, headers, "") == 200
+            await asyncio.sleep(0.01)
+
+    asyncio.run(steady())
+    assert pool.handed, "nothing was dispatched while presses kept coming"
+    lane.release()
+    wait_until(lambda: len(made.done) == 30)
+
+
+def test_presses_held_at_shutdown_are_dispatched_not_dropped(
+    bare: tuple[Lane, RecordingPool],
+) -> None:
+    made, pool = bare
+    lane = PressLane(made.bolt, SECRET, pool, made.metrics, quiet=60.0, hold=60.0)
+    body, headers = _signed(_press())
+
+    async def answer() -> None:
+        assert lane.take(body, headers, "") == 200
+        assert lane.take(body, headers, "") == 200
+
+    asyncio.run(answer())  # the loop is gone, its timer never fired
+    assert pool.handed == [] and made.done == []
+    pool.closed = True  # and the pool is shut: the presses are worked off in line
+    lane.release()
+    assert made.done == ["block_actions", "block_actions"]
+    assert made.gauge("panbot_presses_waiting") == 0
