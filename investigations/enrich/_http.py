@@ -16,6 +16,7 @@ import httpx
 
 from investigations.enrich.errors import (
     AuthFailed,
+    InvalidQuery,
     MalformedResponse,
     QuotaExceeded,
     SourceUnavailable,
@@ -180,3 +181,20 @@ def raise_for_auth(reply: Reply) -> None:
 def unexpected(reply: Reply) -> MalformedResponse:
     """Describe a status the source does not document for this call."""
     return MalformedResponse(reply.source, f"unexpected HTTP {reply.status}")
+
+
+def json_answer(reply: Reply) -> dict[str, Any] | None:
+    """Read a keyed JSON API's answer: the object on 200, None on 404, else a typed error.
+
+    Threat Vault and VirusTotal both say "not found" with a 404 ({"success": false},
+    NotFoundError) and "malformed query" with a 400. NVD does not fit: its 403 is a
+    throttle and it documents no 400, so it reads its own answers.
+    """
+    if reply.status == 404:
+        return None
+    raise_for_auth(reply)
+    if reply.status == 400:
+        raise InvalidQuery(reply.source, "the query was refused (HTTP 400)")
+    if reply.status != 200:
+        raise unexpected(reply)
+    return reply.json_object()

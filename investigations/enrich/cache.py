@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class EnrichmentCache(Protocol):
@@ -27,14 +28,56 @@ class Cached:
 
     Entries are `{"found": true, "value": <model_dump(mode="json")>}` or
     `{"found": false}`, so "the source does not know this" is remembered too,
-    for a shorter time: a hash unknown today may be known tomorrow.
+    for a shorter time: a hash unknown today may be known tomorrow. A list of
+    models is stored as `{"items": [...]}`.
     """
 
     def __init__(self, source: str, cache: EnrichmentCache | None) -> None:
         self.source = source
         self.cache = cache
 
-    def __call__(
+    def one(
+        self,
+        key: str,
+        fetch: Callable[[], M | None],
+        model: type[M],
+        *,
+        ttl: int,
+        negative_ttl: int,
+        keep: Callable[[M], bool] = lambda _value: True,
+    ) -> M | None:
+        """Return the cached model, else fetch it, store it (when `keep` allows) and return it."""
+        return self._through(
+            key,
+            fetch,
+            load=model.model_validate,
+            dump=lambda value: value.model_dump(mode="json"),
+            ttl=ttl,
+            negative_ttl=negative_ttl,
+            keep=keep,
+        )
+
+    def many(
+        self,
+        key: str,
+        fetch: Callable[[], list[M]],
+        model: type[M],
+        *,
+        ttl: int,
+        negative_ttl: int,
+    ) -> list[M]:
+        """Return the cached list of models, else fetch, store and return it (maybe empty)."""
+        found = self._through(
+            key,
+            fetch,
+            load=lambda stored: [model.model_validate(item) for item in stored["items"]],
+            dump=lambda values: {"items": [v.model_dump(mode="json") for v in values]},
+            ttl=ttl,
+            negative_ttl=negative_ttl,
+        )
+        return found or []
+
+    def _through(
         self,
         key: str,
         fetch: Callable[[], T | None],
@@ -45,7 +88,6 @@ class Cached:
         negative_ttl: int,
         keep: Callable[[T], bool] = lambda _value: True,
     ) -> T | None:
-        """Return the cached answer, else fetch it, store it (when `keep` allows) and return it."""
         if self.cache is not None:
             entry = self.cache.get(self.source, key)
             if entry is not None:

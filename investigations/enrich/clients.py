@@ -7,6 +7,7 @@ from types import TracebackType
 
 import httpx
 
+from investigations.enrich._service import Options
 from investigations.enrich.cache import EnrichmentCache
 from investigations.enrich.jvn import Jvn
 from investigations.enrich.limits import RateLimiter, virustotal_windows
@@ -49,36 +50,19 @@ class EnrichmentClients:
         vt_limiter = RateLimiter(
             "virustotal", virustotal_windows(virustotal_per_minute, virustotal_per_day)
         )
+        # What every client takes from the settings; VirusTotal adds its configured limiter.
+        shared: Options = {"cache": cache, "timeout": timeout, "transport": transport}
         tv_key, wf_key, vt_key = threatvault_api_key, wildfire_api_key, virustotal_api_key
         return cls(
-            threatvault=(
-                ThreatVault(
-                    threatvault_url, tv_key, cache=cache, timeout=timeout, transport=transport
-                )
-                if tv_key
-                else None
-            ),
-            wildfire=(
-                WildFire(wildfire_url, wf_key, cache=cache, timeout=timeout, transport=transport)
-                if wf_key
-                else None
-            ),
+            threatvault=ThreatVault(threatvault_url, tv_key, **shared) if tv_key else None,
+            wildfire=WildFire(wildfire_url, wf_key, **shared) if wf_key else None,
             virustotal=(
-                VirusTotal(
-                    virustotal_url,
-                    vt_key,
-                    limiter=vt_limiter,
-                    cache=cache,
-                    timeout=timeout,
-                    transport=transport,
-                )
+                VirusTotal(virustotal_url, vt_key, **shared | {"limiter": vt_limiter})
                 if vt_key
                 else None
             ),
-            nvd=Nvd(
-                nvd_url, nvd_api_key or None, cache=cache, timeout=timeout, transport=transport
-            ),
-            jvn=Jvn(jvn_url, cache=cache, timeout=timeout, transport=transport),
+            nvd=Nvd(nvd_url, nvd_api_key or None, **shared),
+            jvn=Jvn(jvn_url, **shared),
         )
 
     def close(self) -> None:

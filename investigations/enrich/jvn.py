@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime
+from typing import Unpack
 from urllib.parse import urlencode
 
-import httpx
 from lxml import etree
 from pydantic import BaseModel, ConfigDict
 
-from investigations.enrich._http import Requester, unexpected
+from investigations.enrich._http import unexpected
+from investigations.enrich._service import Options, Service, normalized
 from investigations.enrich._text import strip_html
 from investigations.enrich._xml import child_text, localname, parse_xml
-from investigations.enrich.cache import Cached, EnrichmentCache
-from investigations.enrich.errors import InvalidQuery, MalformedResponse, SourceUnavailable
+from investigations.enrich.errors import MalformedResponse, SourceUnavailable
 from investigations.enrich.indicators import is_jvndb_id, normalize_cve
-from investigations.enrich.limits import RateLimiter, default_windows
+from investigations.enrich.limits import default_windows
 
 NAME = "jvn"
 MAX_DETAILS = 5  # one CVE rarely has more notes; each costs a request
@@ -173,41 +171,15 @@ def parse_detail(body: bytes, item: _Item, cve_id: str) -> JvnEntry:
     )
 
 
-class Jvn:
+class Jvn(Service):
     """Client of the MyJVN API (`feed=hnd`, Japanese); needs no key."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        limiter: RateLimiter | None = None,
-        cache: EnrichmentCache | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_retry_wait: float = 30.0,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME))
-        self._http = Requester(
-            NAME,
-            limiter=self.limiter,
-            transport=transport,
-            timeout=timeout,
-            sleep=sleep,
-            max_retry_wait=max_retry_wait,
-        )
-        self._cached = Cached(NAME, cache)
-
-    def __repr__(self) -> str:
-        return f"Jvn(base_url={self.base_url!r})"
+    def __init__(self, base_url: str, **options: Unpack[Options]) -> None:
+        super().__init__(NAME, base_url, windows=default_windows(NAME), **options)
 
     def by_cve(self, cve_id: str) -> list[JvnEntry]:
         """Return the JVN iPedia notes that reference exactly this CVE (empty when none)."""
-        try:
-            value = normalize_cve(cve_id)
-        except ValueError as exc:
-            raise InvalidQuery(NAME, str(exc)) from None
+        value = normalized(NAME, normalize_cve, cve_id)
 
         def fetch() -> list[JvnEntry]:
             items = parse_overview(
@@ -227,19 +199,7 @@ class Jvn:
                 if is_jvndb_id(item.vuln_id)
             ]
 
-        found = self._cached(
-            f"cve:{value}",
-            fetch,
-            load=lambda v: [JvnEntry.model_validate(e) for e in v["items"]],
-            dump=lambda entries: {"items": [e.model_dump(mode="json") for e in entries]},
-            ttl=_DAY,
-            negative_ttl=_DAY,
-        )
-        return found or []
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
+        return self._cached.many(f"cve:{value}", fetch, JvnEntry, ttl=_DAY, negative_ttl=_DAY)
 
     def _call(self, params: dict[str, str]) -> bytes:
         reply = self._http.get(self.base_url, params={"feed": "hnd", "lang": "ja", **params})

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Unpack
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from investigations.enrich._http import Requester, unexpected
-from investigations.enrich.cache import Cached, EnrichmentCache
-from investigations.enrich.errors import AuthFailed, InvalidQuery, MalformedResponse
+from investigations.enrich._http import unexpected
+from investigations.enrich._service import Options, Service, normalized
+from investigations.enrich.errors import AuthFailed, MalformedResponse
 from investigations.enrich.indicators import normalize_cve
-from investigations.enrich.limits import RateLimiter, default_windows
+from investigations.enrich.limits import default_windows
 
 NAME = "nvd"
 ATTRIBUTION = "This product uses the NVD API but is not endorsed or certified by the NVD."
@@ -155,69 +153,39 @@ def parse_cve(payload: Mapping[str, Any]) -> CveRecord | None:
         raise MalformedResponse(NAME, "the CVE record is malformed") from None
 
 
-class Nvd:
+class Nvd(Service):
     """Client of the NVD CVE API 2.0; works without a key, at a tenth of the rate."""
 
     def __init__(
-        self,
-        base_url: str,
-        api_key: str | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        limiter: RateLimiter | None = None,
-        cache: EnrichmentCache | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_retry_wait: float = 30.0,
+        self, base_url: str, api_key: str | None = None, **options: Unpack[Options]
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME, keyed=bool(api_key)))
         headers = {"Accept": "application/json"}
         if api_key:
             headers["apiKey"] = api_key
-        self._http = Requester(
+        super().__init__(
             NAME,
-            limiter=self.limiter,
-            transport=transport,
-            timeout=timeout,
+            base_url,
+            windows=default_windows(NAME, keyed=bool(api_key)),
             headers=headers,
             # NVD throttles with 403 and no Retry-After; it advises about six seconds.
             throttle_statuses=(403, 429),
             default_retry_after=6.0,
-            sleep=sleep,
-            max_retry_wait=max_retry_wait,
+            **options,
         )
-        self._cached = Cached(NAME, cache)
-
-    def __repr__(self) -> str:
-        return f"Nvd(base_url={self.base_url!r})"
 
     def cve(self, cve_id: str) -> CveRecord | None:
         """Return NVD's record of the CVE, or None when NVD has none."""
-        try:
-            value = normalize_cve(cve_id)
-        except ValueError as exc:
-            raise InvalidQuery(NAME, str(exc)) from None
+        value = normalized(NAME, normalize_cve, cve_id)
 
         def fetch() -> CveRecord | None:
             reply = self._http.get(self.base_url, params={"cveId": value})
             if reply.status == 404:
                 return None
+            # Not raise_for_auth: a 403 here is NVD's throttle, which the requester retries.
             if reply.status == 401:
                 raise AuthFailed(NAME, "the API key was refused (HTTP 401)")
             if reply.status != 200:
                 raise unexpected(reply)
             return parse_cve(reply.json_object())
 
-        return self._cached(
-            f"cve:{value}",
-            fetch,
-            load=CveRecord.model_validate,
-            dump=lambda r: r.model_dump(mode="json"),
-            ttl=_DAY,
-            negative_ttl=_HOUR,
-        )
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
+        return self._cached.one(f"cve:{value}", fetch, CveRecord, ttl=_DAY, negative_ttl=_HOUR)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from investigations.enrich._http import Requester, raise_for_auth, unexpected
-from investigations.enrich.cache import Cached, EnrichmentCache
+from investigations.enrich._http import json_answer
+from investigations.enrich._service import Options, Service, normalized
 from investigations.enrich.errors import InvalidQuery, MalformedResponse
 from investigations.enrich.indicators import is_md5, is_sha256, is_threat_id, normalize_cve
-from investigations.enrich.limits import RateLimiter, default_windows
+from investigations.enrich.limits import default_windows
 
 NAME = "threatvault"
 _DAY = 86_400
@@ -182,37 +180,18 @@ def parse_fileinfo(data: Mapping[str, Any]) -> FileInfo | None:
         raise MalformedResponse(NAME, "the file information is malformed") from None
 
 
-class ThreatVault:
+class ThreatVault(Service):
     """Client of the Threat Vault API (`/threats`), key in the X-API-KEY header."""
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        limiter: RateLimiter | None = None,
-        cache: EnrichmentCache | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_retry_wait: float = 30.0,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME))
-        self._url = f"{self.base_url}/threats"
-        self._http = Requester(
+    def __init__(self, base_url: str, api_key: str, **options: Unpack[Options]) -> None:
+        super().__init__(
             NAME,
-            limiter=self.limiter,
-            transport=transport,
-            timeout=timeout,
+            base_url,
+            windows=default_windows(NAME),
             headers={"X-API-KEY": api_key, "Accept": "application/json"},
-            sleep=sleep,
-            max_retry_wait=max_retry_wait,
+            **options,
         )
-        self._cached = Cached(NAME, cache)
-
-    def __repr__(self) -> str:
-        return f"ThreatVault(base_url={self.base_url!r})"
+        self._url = f"{self.base_url}/threats"
 
     def by_signature_id(self, threat_id: str | int) -> ThreatSignature | None:
         """Return the signature with this id, or None when Threat Vault does not know it."""
@@ -225,14 +204,7 @@ class ThreatVault:
             found = parse_signatures(data) if data else []
             return next((s for s in found if s.id == text), found[0] if found else None)
 
-        return self._cached(
-            f"id:{text}",
-            fetch,
-            load=ThreatSignature.model_validate,
-            dump=lambda s: s.model_dump(mode="json"),
-            ttl=_DAY,
-            negative_ttl=_HOUR,
-        )
+        return self._cached.one(f"id:{text}", fetch, ThreatSignature, ttl=_DAY, negative_ttl=_HOUR)
 
     def by_hash(self, digest: str) -> FileInfo | None:
         """Return what Threat Vault knows of a SHA-256 or MD5 file hash, or None."""
@@ -248,51 +220,23 @@ class ThreatVault:
             data = self._query({param: value})
             return parse_fileinfo(data) if data else None
 
-        return self._cached(
-            f"{param}:{value}",
-            fetch,
-            load=FileInfo.model_validate,
-            dump=lambda f: f.model_dump(mode="json"),
-            ttl=_DAY,
-            negative_ttl=_HOUR,
-        )
+        return self._cached.one(f"{param}:{value}", fetch, FileInfo, ttl=_DAY, negative_ttl=_HOUR)
 
     def by_cve(self, cve: str) -> list[ThreatSignature]:
         """Return the signatures that cover a CVE (empty when none)."""
-        try:
-            cve_id = normalize_cve(cve)
-        except ValueError as exc:
-            raise InvalidQuery(NAME, str(exc)) from None
+        cve_id = normalized(NAME, normalize_cve, cve)
 
         def fetch() -> list[ThreatSignature]:
             data = self._query({"cve": cve_id})
             return parse_signatures(data) if data else []
 
-        found = self._cached(
-            f"cve:{cve_id}",
-            fetch,
-            load=lambda v: [ThreatSignature.model_validate(item) for item in v["items"]],
-            dump=lambda sigs: {"items": [s.model_dump(mode="json") for s in sigs]},
-            ttl=_DAY,
-            negative_ttl=_HOUR,
+        return self._cached.many(
+            f"cve:{cve_id}", fetch, ThreatSignature, ttl=_DAY, negative_ttl=_HOUR
         )
-        return found or []
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
 
     def _query(self, params: dict[str, str]) -> dict[str, Any] | None:
-        reply = self._http.get(self._url, params=params)
-        if reply.status == 404:
-            return None  # Threat Vault's "not found": {"success": false}
-        raise_for_auth(reply)
-        if reply.status == 400:
-            raise InvalidQuery(NAME, "the query was refused (HTTP 400)")
-        if reply.status != 200:
-            raise unexpected(reply)
-        payload = reply.json_object()
-        if payload.get("success") is False:
+        payload = json_answer(self._http.get(self._url, params=params))
+        if payload is None or payload.get("success") is False:
             return None
         data = payload.get("data")
         if not data:

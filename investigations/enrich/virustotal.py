@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
-from investigations.enrich._http import Requester, raise_for_auth, unexpected
-from investigations.enrich.cache import Cached, EnrichmentCache
-from investigations.enrich.errors import InvalidQuery, MalformedResponse
+from investigations.enrich._http import json_answer
+from investigations.enrich._service import Options, Service, normalized
+from investigations.enrich.errors import MalformedResponse
 from investigations.enrich.indicators import normalize_hash
-from investigations.enrich.limits import RateLimiter, default_windows
+from investigations.enrich.limits import default_windows
 
 NAME = "virustotal"
 _HOURS_6 = 6 * 3_600
@@ -155,66 +153,28 @@ def parse_file(payload: Mapping[str, Any]) -> FileReport:
     )
 
 
-class VirusTotal:
+class VirusTotal(Service):
     """Client of the VirusTotal API v3; the key travels in the x-apikey header."""
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        limiter: RateLimiter | None = None,
-        cache: EnrichmentCache | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_retry_wait: float = 30.0,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME))
-        self._http = Requester(
+    def __init__(self, base_url: str, api_key: str, **options: Unpack[Options]) -> None:
+        super().__init__(
             NAME,
-            limiter=self.limiter,
-            transport=transport,
-            timeout=timeout,
+            base_url,
+            windows=default_windows(NAME),
             headers={"x-apikey": api_key, "Accept": "application/json"},
-            sleep=sleep,
-            max_retry_wait=max_retry_wait,
             # VirusTotal sends no Retry-After; its per-minute window is what resets.
             default_retry_after=15.0,
+            **options,
         )
-        self._cached = Cached(NAME, cache)
-
-    def __repr__(self) -> str:
-        return f"VirusTotal(base_url={self.base_url!r})"
 
     def file(self, digest: str) -> FileReport | None:
         """Return the file's last analysis, or None when VirusTotal has never seen it."""
-        try:
-            value = normalize_hash(digest, allow_sha1=True)
-        except ValueError as exc:
-            raise InvalidQuery(NAME, str(exc)) from None
+        value = normalized(NAME, lambda text: normalize_hash(text, allow_sha1=True), digest)
 
         def fetch() -> FileReport | None:
-            reply = self._http.get(f"{self.base_url}/files/{value}")
-            if reply.status == 404:
-                return None  # NotFoundError: no vendor has seen this file
-            raise_for_auth(reply)
-            if reply.status == 400:
-                raise InvalidQuery(NAME, "the query was refused (HTTP 400)")
-            if reply.status != 200:
-                raise unexpected(reply)
-            return parse_file(reply.json_object())
+            payload = json_answer(self._http.get(f"{self.base_url}/files/{value}"))
+            return None if payload is None else parse_file(payload)
 
-        return self._cached(
-            f"file:{value}",
-            fetch,
-            load=FileReport.model_validate,
-            dump=lambda r: r.model_dump(mode="json"),
-            ttl=_HOURS_6,
-            negative_ttl=_MINUTES_30,
+        return self._cached.one(
+            f"file:{value}", fetch, FileReport, ttl=_HOURS_6, negative_ttl=_MINUTES_30
         )
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()

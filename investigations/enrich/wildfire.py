@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from enum import IntEnum
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
-import httpx
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from investigations.enrich._http import Reply, Requester, raise_for_auth, unexpected
+from investigations.enrich._http import Reply, raise_for_auth, unexpected
+from investigations.enrich._service import Options, Service
 from investigations.enrich._xml import child_text, localname, parse_xml
-from investigations.enrich.cache import Cached, EnrichmentCache
 from investigations.enrich.errors import InvalidQuery, MalformedResponse, QuotaExceeded
 from investigations.enrich.indicators import is_md5, is_sha256
-from investigations.enrich.limits import RateLimiter, default_windows
+from investigations.enrich.limits import default_windows
 
 NAME = "wildfire"
 REPORT_MAX_BYTES = 8 * 1024 * 1024
@@ -221,37 +218,14 @@ def parse_report(body: bytes) -> Report:
     )
 
 
-class WildFire:
+class WildFire(Service):
     """Client of the WildFire public API; the key travels as the `apikey` form field."""
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        limiter: RateLimiter | None = None,
-        cache: EnrichmentCache | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_retry_wait: float = 30.0,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.limiter = limiter or RateLimiter(NAME, default_windows(NAME))
-        self._key = SecretStr(api_key)
-        self._http = Requester(
-            NAME,
-            limiter=self.limiter,
-            transport=transport,
-            timeout=timeout,
-            max_bytes=REPORT_MAX_BYTES,
-            sleep=sleep,
-            max_retry_wait=max_retry_wait,
+    def __init__(self, base_url: str, api_key: str, **options: Unpack[Options]) -> None:
+        super().__init__(
+            NAME, base_url, windows=default_windows(NAME), max_bytes=REPORT_MAX_BYTES, **options
         )
-        self._cached = Cached(NAME, cache)
-
-    def __repr__(self) -> str:
-        return f"WildFire(base_url={self.base_url!r})"
+        self._key = SecretStr(api_key)
 
     def verdict(self, digest: str) -> Verdict:
         """Return WildFire's verdict on a SHA-256 (or MD5); UNKNOWN when it never saw the file."""
@@ -267,11 +241,10 @@ class WildFire:
             return verdict
 
         # Only a finished analysis is worth remembering: pending and unknown change soon.
-        return self._cached(
+        return self._cached.one(
             f"verdict:{value}",
             fetch,
-            load=Verdict.model_validate,
-            dump=lambda v: v.model_dump(mode="json"),
+            Verdict,
             ttl=_DAY,
             negative_ttl=_HOUR,
             keep=lambda v: v.code.is_final,
@@ -289,19 +262,14 @@ class WildFire:
                 raise unexpected(reply)
             return parse_report(reply.body)
 
-        return self._cached(
+        return self._cached.one(
             f"report:{value}",
             fetch,
-            load=Report.model_validate,
-            dump=lambda r: r.model_dump(mode="json"),
+            Report,
             ttl=_WEEK,
             negative_ttl=_HOUR,
             keep=lambda r: not r.pending,
         )
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
 
     def _post(self, path: str, digest: str, **extra: str) -> Reply:
         form = {"apikey": self._key.get_secret_value(), "hash": digest, **extra}
