@@ -2,7 +2,9 @@
 
 Database work happens in short transactions before and after a playbook; the playbook
 itself (firewall and intel HTTP calls) runs outside any transaction. A WildFire finding
-still pending is looked at again later and an updated finding is posted when ready.
+still pending is looked at again later; when it is ready it replaces the pending
+finding in place (an edit of that reply), so the thread never keeps a stale "pending"
+verdict. Only when no pending reply is known is the ready finding posted as a new one.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Network
-from bot.rendering import finding_payload, note_payload
+from bot.rendering import FINDING, finding_payload, note_payload
 from investigations.enrich.clients import EnrichmentClients
 from investigations.finding import Finding
 from investigations.followup import LogSource
@@ -38,6 +40,19 @@ if TYPE_CHECKING:  # bot.slack imports this module; the parser's kinds are plain
 log = logging.getLogger(__name__)
 
 EARLIER_ALERTS = 10
+
+
+def asked_key_base(alert_id: int) -> str:
+    """The numbered outbox keys of findings someone asked for start with this."""
+    return f"finding:{alert_id}:asked"
+
+
+def is_pending_finding(payload: dict[str, Any]) -> bool:
+    """Whether an outbox payload is a finding still waiting for an analysis."""
+    if payload.get("type") != FINDING:
+        return False
+    finding = payload.get("finding")
+    return isinstance(finding, dict) and bool(finding.get("pending"))
 
 
 class AlertNotFound(LookupError):
@@ -166,7 +181,7 @@ class Investigator:
             if loaded is None or finding is None or finding.pending:
                 self._postpone(alert_id, attempts + 1)
                 continue
-            self._queue(loaded, finding, f"finding:{alert_id}:ready:{token}", attempts=attempts)
+            self._queue_ready(loaded, finding, token)
         return bool(due)
 
     def _postpone(self, alert_id: int, attempts: int) -> None:
@@ -258,13 +273,61 @@ class Investigator:
         )
 
     def _queue(self, alert: AlertFacts, finding: Finding, key: str | None, attempts: int) -> None:
-        """Queue the finding, record the CVEs it found, and plan a re-check if it is pending."""
+        """Queue the finding, record the CVEs it found, and plan a re-check if it is pending.
+
+        A finding asked for (no `key`) gets a numbered key, so that a re-check can find
+        it again if it is pending.
+        """
         with self._db.session() as session:
-            outbox.enqueue_reply(session, alert.alert_id, finding_payload(finding), dedupe_key=key)
-            if investigation.add_cves(session, alert.alert_id, finding_cves(finding)):
-                outbox.enqueue_update(session, alert.alert_id)
-            if finding.pending and alert.rule in RECHECKED_RULES:
-                next_at = self._clock() + self._config.recheck_every
-                investigation.set_recheck(session, alert.alert_id, next_at, attempts)
+            payload = finding_payload(finding)
+            if key is None:
+                outbox.enqueue_numbered_reply(
+                    session, alert.alert_id, payload, asked_key_base(alert.alert_id)
+                )
             else:
-                investigation.clear_recheck(session, alert.alert_id)
+                outbox.enqueue_reply(session, alert.alert_id, payload, dedupe_key=key)
+            self._after_finding(session, alert, finding, attempts)
+
+    def _queue_ready(self, alert: AlertFacts, finding: Finding, token: str) -> None:
+        """Put a re-check's finding in place of every pending one in the thread.
+
+        Each edit's key is made from the re-check's due time, which two workers on one
+        re-check share: the result is queued once.
+        """
+        alert_id = alert.alert_id
+        payload = finding_payload(finding)
+        with self._db.session() as session:
+            pending = pending_finding_keys(session, alert_id)
+            for target in pending:
+                key = f"{target}:ready:{token}"
+                outbox.enqueue_edit(session, alert_id, target, payload, dedupe_key=key)
+            if not pending:  # nothing to edit: say it in a reply of its own, as before
+                key = f"finding:{alert_id}:ready:{token}"
+                outbox.enqueue_reply(session, alert_id, payload, dedupe_key=key)
+            self._after_finding(session, alert, finding, attempts=0)
+
+    def _after_finding(
+        self, session: Session, alert: AlertFacts, finding: Finding, attempts: int
+    ) -> None:
+        if investigation.add_cves(session, alert.alert_id, finding_cves(finding)):
+            outbox.enqueue_update(session, alert.alert_id)
+        if finding.pending and alert.rule in RECHECKED_RULES:
+            next_at = self._clock() + self._config.recheck_every
+            investigation.set_recheck(session, alert.alert_id, next_at, attempts)
+        else:
+            investigation.clear_recheck(session, alert.alert_id)
+
+
+def pending_finding_keys(session: Session, alert_id: int) -> list[str]:
+    """The outbox keys of the alert's finding replies that were posted as pending.
+
+    The automatic finding and those asked for; a reply edited since (to an earlier
+    re-check's result) is edited again, to the newest.
+    """
+    rows = [outbox.by_key(session, investigation.auto_finding_key(alert_id))]
+    rows += outbox.numbered(session, asked_key_base(alert_id))
+    return [
+        row.dedupe_key
+        for row in rows
+        if row is not None and row.dedupe_key is not None and is_pending_finding(row.payload)
+    ]

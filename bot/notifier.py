@@ -1,4 +1,4 @@
-"""Drain the outbox into Slack: parents, thread replies and parent updates.
+"""Drain the outbox into Slack: parents, thread replies, parent updates and reply edits.
 
 A row is marked sent only after Slack confirms it, and the parent's `ts` is stored in
 the same transaction; a crash between Slack's answer and that commit is the one
@@ -14,6 +14,14 @@ short bursts allowed, and a new alert's parent may take the last token while a t
 reply may not. A reply short of tokens is held back, not waited on: the drain goes on
 with other rows and, when only held replies are left, naps in short slices, looking for
 a new parent between them, so the next alert never waits behind the last one's findings.
+
+Parent updates and reply edits are chat.update calls: Slack counts those per workspace
+(Web API Tier 3, 50+ a minute), not under the one-post-a-second rule of a channel, so
+they take no channel token. Both are claimed before they are rendered, so a change
+committed after the rendering has a row of its own still to come. A reply edit waits
+until the reply it rewrites has its `ts`; an edit of a reply Slack never took, or one
+deleted since, becomes a reply of its own (`outbox.become_reply`), so nothing it says
+is lost.
 """
 
 from __future__ import annotations
@@ -24,8 +32,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -57,6 +65,10 @@ PERMANENT_ERRORS = frozenset(
         "invalid_arguments",
     }
 )
+# Longest wait before an edit looks again at the reply it rewrites, still unsent.
+EDIT_WAIT = timedelta(seconds=2)
+# chat.update errors that mean the reply to edit is not there (deleted in Slack).
+REPLY_GONE = frozenset({"message_not_found"})
 # Errors that mean the configuration is wrong: retried with backoff, and shown in health.
 CONFIG_ERRORS = frozenset(
     {
@@ -79,6 +91,35 @@ class Renderer(Protocol):
     def parent(self, alert: AlertRow) -> SlackMessage: ...
 
     def reply(self, alert: AlertRow, payload: dict[str, Any]) -> SlackMessage: ...
+
+
+EditRoute = Literal["wait", "update", "post"]
+
+
+def edit_route(edit: OutboxRow, target: OutboxRow | None) -> EditRoute:
+    """How to send a reply edit, given the row of the reply it rewrites.
+
+    "wait" while the reply is still to be sent (an edit must not overtake it), "update"
+    once Slack gave it a `ts`, "post" when there is no reply to edit (never queued,
+    another alert's, refused by Slack for good): the edit says what it says as a new reply.
+    """
+    if target is None or target.alert_id != edit.alert_id or target.state == outbox.FAILED:
+        return "post"
+    if target.state == outbox.PENDING:
+        return "wait"
+    return "update" if target.slack_ts else "post"
+
+
+def edit_retry_at(target: OutboxRow, now: datetime) -> datetime:
+    """When to look again at an edit whose reply is still to be sent.
+
+    A reply due now (held back for a token in this drain, say) may go in the next pass,
+    and its edit right after it; one waiting out a backoff or another sender's claim is
+    looked at again in a moment, as a reply waiting for its parent is.
+    """
+    if target.next_attempt_at <= now:
+        return now
+    return min(target.next_attempt_at, now + EDIT_WAIT)
 
 
 @dataclass(frozen=True)
@@ -209,42 +250,70 @@ class Notifier:
         if row.kind == outbox.PARENT:
             return self._send_parent(row, alert, channel)
         if alert.slack_ts is None:
-            # The parent is not posted yet: a reply waits; an update is moot, because
-            # the parent renders the alert's state when it is sent.
+            # The parent is not posted yet: a reply (or a reply's edit) waits; an update
+            # is moot, because the parent renders the alert's state when it is sent.
             with self._db.session() as session:
                 if row.kind == outbox.UPDATE:
                     outbox.mark_sent(session, row.id, None, self._clock())
                     return "sent"
                 outbox.defer(session, row.id, self._clock() + timedelta(seconds=2))
             return "deferred"
+        if row.kind == outbox.EDIT:
+            return self._send_edit(row, alert, channel)
         if row.kind == outbox.UPDATE:
-            # Claim first, then read the alert: a change committed after this read queues
-            # its own update (a claimed row is in flight), so the parent is never left stale.
-            if not self._claim(row):
-                return "skipped"
-            with self._db.session() as session:
-                fresh = alerts.get(session, alert.id)
-                if fresh is not None:
-                    session.expunge(fresh)
-                    alert = fresh
-            message = self._renderer.parent(alert)
-            status = self._attempt(
-                row,
-                channel,
-                "chat_update",
-                ts=alert.slack_ts,
-                text=message.text,
-                blocks=message.blocks,
-            )
-            ts: str | None = alert.slack_ts
-        else:
-            status = self._post(
-                row,
-                channel,
-                lambda: self._renderer.reply(alert, row.payload),
-                thread_ts=alert.slack_ts,
-            )
-            ts = self._unrecorded.get(row.id)
+            return self._send_update(row, alert, channel)
+        return self._send_reply(row, alert, channel)
+
+    def _send_update(self, row: OutboxRow, alert: AlertRow, channel: str) -> str:
+        # Claim first, then read the alert: a change committed after this read queues
+        # its own update (a claimed row is in flight), so the parent is never left stale.
+        if not self._claim(row):
+            return "skipped"
+        with self._db.session() as session:
+            fresh = alerts.get(session, alert.id)
+            if fresh is not None:
+                session.expunge(fresh)
+                alert = fresh
+        message = self._renderer.parent(alert)
+        status = self._attempt(
+            row, channel, "chat_update", ts=alert.slack_ts, text=message.text, blocks=message.blocks
+        )
+        return self._sent(row, status, alert.slack_ts)
+
+    def _send_reply(self, row: OutboxRow, alert: AlertRow, channel: str) -> str:
+        status = self._post(
+            row, channel, lambda: self._renderer.reply(alert, row.payload), thread_ts=alert.slack_ts
+        )
+        return self._sent(row, status, self._unrecorded.get(row.id))
+
+    def _send_edit(self, row: OutboxRow, alert: AlertRow, channel: str) -> str:
+        """Rewrite an earlier reply in place; an edit with no reply to rewrite becomes one."""
+        with self._db.session() as session:
+            key = outbox.edit_target(row)
+            target = outbox.by_key(session, key) if key else None
+            route = edit_route(row, target)
+            if route == "wait" and target is not None:
+                outbox.defer(session, row.id, edit_retry_at(target, self._clock()))
+                return "deferred"
+            if route == "post":
+                outbox.become_reply(session, row.id, self._clock(), "no reply to edit")
+        if route == "post" or target is None or target.slack_ts is None:
+            return self._send_reply(_as_reply(row), alert, channel)
+        # Claim first, then render: a change committed after the rendering queued an edit
+        # of its own, which comes after this one.
+        if not self._claim(row):
+            return "skipped"
+        message = self._renderer.reply(alert, row.payload)
+        ts = target.slack_ts
+        status = self._attempt(
+            row, channel, "chat_update", ts=ts, text=message.text, blocks=message.blocks
+        )
+        if status == "gone":  # deleted in Slack since: say it in a new reply instead
+            return self._send_reply(_as_reply(row), alert, channel)
+        return self._sent(row, status, ts)
+
+    def _sent(self, row: OutboxRow, status: str, ts: str | None) -> str:
+        """Record a row Slack confirmed (with the ts it stands for); pass on any other status."""
         if status != "sent":
             return status
         self._record(row, lambda session: outbox.mark_sent(session, row.id, ts, self._clock()))
@@ -396,6 +465,8 @@ class Notifier:
             self._sleep(wait)
 
     def _waits_on_held_channel(self, row: OutboxRow) -> bool:
+        # Edits are let through: most are chat.update calls, which need no token; one
+        # posted after all is held by `_post` like any reply.
         if row.kind != outbox.REPLY or row.alert_id is None:
             return False
         return self._channel_of.get(row.alert_id) in self._held
@@ -436,6 +507,11 @@ class Notifier:
             log.info("Slack rate limit: waiting %.0f s", retry_after)
             return "ratelimited"
         self._metrics.messages_failed.labels(row.kind, error).inc()
+        if row.kind == outbox.EDIT and error in REPLY_GONE:
+            with self._db.session() as session:
+                outbox.become_reply(session, row.id, self._clock(), f"slack: {error}")
+            log.info("the reply outbox row %d edits is gone (%s): posting it anew", row.id, error)
+            return "gone"
         if error in PERMANENT_ERRORS:
             with self._db.session() as session:
                 outbox.mark_failed(session, row.id, f"slack: {error}")
@@ -455,6 +531,12 @@ class Notifier:
             outbox.retry_later(
                 session, row.id, self._clock() + outbox.backoff(row.attempts + 1), error
             )
+
+
+def _as_reply(row: OutboxRow) -> OutboxRow:
+    """The detached row as the reply it has just become (`outbox.become_reply`)."""
+    row.kind = outbox.REPLY
+    return row
 
 
 def _is_ratelimit(exc: SlackApiError) -> bool:

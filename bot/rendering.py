@@ -1,11 +1,13 @@
 """Turn stored alerts and outbox payloads into the views' plain data, then into messages.
 
-The outbox stores *what* to say (an alert id, a catalog key, a finding); this module
-renders it when it is sent, so a parent always shows the alert's latest state.
+The outbox stores *what* to say (an alert id, a catalog key, a finding, an isolation
+request); this module renders it when it is sent, so a parent always shows the alert's
+latest state and an isolation prompt its request's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -13,15 +15,23 @@ from bot.i18n import Catalog
 from bot.views.alert import alert_parent
 from bot.views.finding import finding_reply
 from bot.views.model import AlertCard, Direction, IsolationState, SlackMessage, Verdict
-from bot.views.thread import thread_note
+from bot.views.thread import (
+    IsolationOutcome,
+    isolation_approval_prompt,
+    isolation_retry,
+    thread_note,
+)
 from investigations.finding import Finding, Message
-from storage import Database, hosts
+from storage import Database, hosts, triage
 from storage.models import AlertRow
+from storage.triage import Isolation
 
 # Outbox reply payload types.
 NOTE = "note"
 FINDING = "finding"
-RAW = "message"
+RAW = "message"  # a message rendered when queued (approval prompts queued by older releases)
+ISOLATION_PROMPT = "isolation_prompt"
+ISOLATION_RETRY = "isolation_retry"
 
 
 def note_payload(key: str, **params: str | int | float) -> dict[str, Any]:
@@ -34,9 +44,46 @@ def finding_payload(finding: Finding) -> dict[str, Any]:
     return {"type": FINDING, "finding": finding.model_dump(mode="json")}
 
 
-def message_payload(message: SlackMessage) -> dict[str, Any]:
-    """An outbox payload for a message already rendered (e.g. an approval prompt)."""
-    return {"type": RAW, "text": message.text, "blocks": message.blocks}
+def isolation_prompt_payload(
+    request_id: int,
+    *,
+    ip: str,
+    requester: str,
+    reason: str,
+    hours: int | None,
+    approvers: Sequence[str],
+) -> dict[str, Any]:
+    """An outbox payload for an isolation request's approval prompt, drawn at send time.
+
+    The request as asked travels with it, so the prompt can be drawn even without the row.
+    """
+    return {
+        "type": ISOLATION_PROMPT,
+        "request": request_id,
+        "ip": ip,
+        "requester": requester,
+        "reason": reason,
+        "hours": hours,
+        "approvers": list(approvers),
+    }
+
+
+def isolation_retry_payload(request_id: int, reason: str) -> dict[str, Any]:
+    """An outbox payload for a failed firewall tag's retry offer, drawn at send time."""
+    return {"type": ISOLATION_RETRY, "request": request_id, "reason": reason}
+
+
+def isolation_outcome(request: Isolation) -> IsolationOutcome:
+    """What an isolation prompt shows of a stored request."""
+    return IsolationOutcome(
+        state=cast(IsolationState, request.state),
+        decided_by=request.decided_by,
+        decided_at=request.decided_at,
+        applied_at=request.applied_at,
+        released_by=request.released_by,
+        released_at=request.released_at,
+        last_error=request.last_error,
+    )
 
 
 def _time(value: object) -> datetime | None:
@@ -124,6 +171,8 @@ class AlertRenderer:
 
     def reply(self, alert: AlertRow, payload: dict[str, Any]) -> SlackMessage:
         kind = payload.get("type")
+        if kind in (ISOLATION_PROMPT, ISOLATION_RETRY):
+            return self._isolation(alert, payload)
         if kind == FINDING:
             finding = Finding.model_validate(payload["finding"])
             return finding_reply(finding, self._catalog, alert.id)
@@ -131,3 +180,25 @@ class AlertRenderer:
             return SlackMessage(text=str(payload["text"]), blocks=list(payload["blocks"]))
         message = Message(key=str(payload["key"]), params=dict(payload.get("params") or {}))
         return thread_note(message, self._catalog)
+
+    def _isolation(self, alert: AlertRow, payload: dict[str, Any]) -> SlackMessage:
+        """Draw an isolation prompt or retry offer from its request's state now."""
+        request_id = int(payload["request"])
+        with self._db.session() as session:
+            request = triage.isolation(session, request_id)
+        if payload["type"] == ISOLATION_RETRY:
+            settled = request is not None and request.state != triage.APPLY_FAILED
+            reason = str(payload.get("reason") or "")
+            return isolation_retry(alert.id, request_id, reason, self._catalog, settled=settled)
+        hours = payload.get("hours")
+        return isolation_approval_prompt(
+            alert.id,
+            request_id,
+            str(payload["requester"]),
+            str(payload["reason"]),
+            int(hours) if hours else None,
+            [str(a) for a in payload.get("approvers") or ()],
+            self._catalog,
+            ip=str(payload.get("ip") or alert.host or "-"),
+            outcome=isolation_outcome(request) if request is not None else None,
+        )

@@ -4,6 +4,11 @@ A row is marked sent only after Slack confirms it. A parent has the dedupe key
 `parent:<alert id>`, so an alert can never have two parent rows; an update row is
 coalesced while one is still pending, since it renders the alert's state at send time.
 
+An edit row (`EDIT`) rewrites an earlier thread reply in place (chat.update): its
+payload names the reply by that reply's dedupe key (`EDITS`), and the notifier sends
+it only once the reply has its `ts`. An edit of a reply Slack never took is posted as
+a new reply instead, so what it says is not lost.
+
 A sender claims a row before sending it (its next attempt moves past the send), so
 two senders never send one row at once, and a sender that dies mid-send leaves the
 row due again once the claim runs out.
@@ -24,6 +29,10 @@ from storage.upsert import dialect_insert
 PARENT = "parent"
 REPLY = "reply"
 UPDATE = "update"
+EDIT = "edit"
+
+# The payload key of an edit row: the dedupe key of the reply it rewrites.
+EDITS = "edits"
 
 PENDING = "pending"
 SENT = "sent"
@@ -181,6 +190,68 @@ def enqueue_reply(
     return enqueue(session, REPLY, alert_id=alert_id, payload=payload, dedupe_key=dedupe_key)
 
 
+def enqueue_edit(
+    session: Session,
+    alert_id: int,
+    target_key: str,
+    payload: dict[str, Any],
+    dedupe_key: str | None = None,
+) -> bool:
+    """Queue an edit of the reply queued under `target_key`, showing `payload` instead.
+
+    Not coalesced: the notifier renders a row when it sends it, so an extra edit only
+    repeats the latest state, while a skipped one could leave the reply stale.
+    """
+    return enqueue(
+        session,
+        EDIT,
+        alert_id=alert_id,
+        payload={**payload, EDITS: target_key},
+        dedupe_key=dedupe_key,
+    )
+
+
+def edit_target(row: OutboxRow) -> str | None:
+    """The dedupe key of the reply an edit row rewrites (None for any other row)."""
+    target = row.payload.get(EDITS) if row.kind == EDIT else None
+    return str(target) if target else None
+
+
+def by_key(session: Session, dedupe_key: str) -> OutboxRow | None:
+    """The row queued under a dedupe key, as committed."""
+    return session.scalars(
+        select(OutboxRow)
+        .where(OutboxRow.dedupe_key == dedupe_key)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def numbered(session: Session, base: str) -> list[OutboxRow]:
+    """The rows queued under `base:1`, `base:2`, … up to the first number not taken.
+
+    Numbered keys let a message family (an alert's asked-for findings, a request's retry
+    offers) be found by the unique key's index alone, however large the outbox grows.
+    """
+    found: list[OutboxRow] = []
+    while (row := by_key(session, f"{base}:{len(found) + 1}")) is not None:
+        found.append(row)
+    return found
+
+
+def enqueue_numbered_reply(
+    session: Session, alert_id: int, payload: dict[str, Any], base: str
+) -> str:
+    """Queue a reply under the first free key `base:<n>` and return that key.
+
+    Two transactions choosing the same number meet at the unique key: the later one
+    waits for the other to commit, finds the number taken, and takes the next.
+    """
+    n = len(numbered(session, base)) + 1
+    while not enqueue_reply(session, alert_id, payload, dedupe_key=f"{base}:{n}"):
+        n += 1
+    return f"{base}:{n}"
+
+
 def due(session: Session, now: datetime, limit: int = 50) -> list[OutboxRow]:
     """Pending rows whose time has come: new alerts' parents first, then oldest first.
 
@@ -260,6 +331,18 @@ def mark_failed(session: Session, row_id: int, error: str) -> None:
         update(OutboxRow)
         .where(OutboxRow.id == row_id)
         .values(state=FAILED, attempts=OutboxRow.attempts + 1, last_error=error[:500])
+    )
+
+
+def become_reply(session: Session, row_id: int, now: datetime, reason: str) -> None:
+    """Turn an edit with no reply to rewrite into a reply of its own, due now.
+
+    Kept in the row, so a restart posts it as a reply too and never tries the edit again.
+    """
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row_id, OutboxRow.kind == EDIT)
+        .values(kind=REPLY, next_attempt_at=now, last_error=reason[:500])
     )
 
 

@@ -237,6 +237,26 @@ def test_chat_update_applies_latest_edit(client: WebClient, fake: FakeSlack) -> 
     )
 
 
+def test_chat_update_of_a_thread_reply_keeps_it_in_its_thread(
+    client: WebClient, fake: FakeSlack
+) -> None:
+    parent = client.chat_postMessage(channel=ALERTS, text="alert")["ts"]
+    reply = client.chat_postMessage(channel=ALERTS, text="approve?", thread_ts=parent)["ts"]
+    updated = client.chat_update(channel=ALERTS, ts=reply, text="approved by carol")
+    assert updated["ts"] == reply and updated["message"]["thread_ts"] == parent
+    [message] = fake.replies(ALERTS, parent)
+    assert (message.ts, message.text, message.edits) == (reply, "approved by carol", 1)
+    assert error_of(lambda: client.chat_update(channel="C0GENERAL", ts=reply, text="x")) == (
+        "message_not_found"
+    )
+    fake.delete_message(ALERTS, reply)  # a person deletes the reply in Slack
+    assert fake.replies(ALERTS, parent) == []
+    assert error_of(lambda: client.chat_update(channel=ALERTS, ts=reply, text="x")) == (
+        "message_not_found"
+    )
+    assert fake.message(ALERTS, parent).text == "alert"
+
+
 def test_post_ephemeral_is_kept_apart(client: WebClient, fake: FakeSlack) -> None:
     response = client.chat_postEphemeral(channel=ALERTS, user="U0BOB", text="not allowed")
     assert response["message_ts"]

@@ -89,6 +89,7 @@ def test_dynamic_key_families_exist() -> None:
         + [f"verdict.{v}" for v in VERDICTS]
         + [f"isolation.state.{s}" for s in ISOLATION_STATES]
         + [f"triage.isolation.{s}" for s in ISOLATION_STATES]
+        + [f"isolation.outcome.{s}" for s in ("approved", "rejected")]
         + [f"button.{a}" for a in (*ACTION_IDS, *FINDING_ACTIONS, "retry_isolation")]
         + [f"source_status.{s.value}" for s in SourceStatus]
         + [

@@ -14,10 +14,11 @@ from sqlalchemy import delete, update
 
 from bot.app import PanBot
 from bot.fakeintel import dataset
+from bot.fakeslack.models import Message
 from bot.i18n import Catalog
 from bot.investigator import AlertNotFound
 from bot.simulator import scenarios as sc
-from storage import Database, alerts
+from storage import Database, alerts, outbox
 from storage.models import AlertRow, OutboxRow
 from tests.harness import CHANNEL, FakeClock, World, bot_settings, settle, world
 
@@ -53,17 +54,25 @@ def add_wildfire_log(w: World, digest: str, host: str) -> None:
     w.simulator.append("wildfire", **(fields | {"filedigest": digest, "src": host}))
 
 
-def threads(w: World, database: Database) -> dict[str, list[str]]:
-    """Each alert's findings (rendered replies), keyed by rule, or rule:host past the first."""
-    found: dict[str, list[str]] = {}
+def finding_messages(w: World, database: Database) -> dict[str, list[Message]]:
+    """Each alert's finding replies as they stand now, by rule (rule:host past the first)."""
+    found: dict[str, list[Message]] = {}
     with database.session() as session:
         rows = [(a.rule, a.host, a.slack_ts) for a in session.query(AlertRow).order_by(AlertRow.id)]
     for rule, host, ts in rows:
         assert ts is not None, f"the {rule} alert was never posted"
         key = rule if rule not in found else f"{rule}:{host}"
-        replies = [m.rendered for m in w.slack.replies(CHANNEL, ts)]
-        found[key] = [r for r in replies if ":mag:" in r]  # a finding's title
+        replies = w.slack.replies(CHANNEL, ts)
+        found[key] = [m for m in replies if ":mag:" in m.rendered]  # a finding's title
     return found
+
+
+def threads(w: World, database: Database) -> dict[str, list[str]]:
+    """Each alert's findings (rendered replies), keyed by rule, or rule:host past the first."""
+    return {
+        key: [m.rendered for m in messages]
+        for key, messages in finding_messages(w, database).items()
+    }
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
@@ -153,7 +162,18 @@ def test_a_failing_source_is_named_and_the_rest_still_posts(w: World, database: 
     assert dataset.IE_CVE in vulnerability
 
 
-def test_pending_wildfire_is_checked_again_and_updated(w: World, database: Database) -> None:
+def analysis_finishes(w: World, bot: PanBot, clock: FakeClock) -> None:
+    """WildFire's verdict arrives; the re-check falls due (twice over) and runs."""
+    dataset.seed(w.intel)
+    clock.advance(timedelta(minutes=6))
+    settle(bot)
+    clock.advance(timedelta(minutes=6))
+    settle(bot)
+
+
+def test_pending_wildfire_is_checked_again_and_its_reply_edited(
+    w: World, database: Database
+) -> None:
     w.intel.add_file(sc.WILDFIRE_SHA256, 42, 59, wildfire_verdict=-100)
     clock = FakeClock()
     bot = make_bot(w, database, clock)
@@ -161,23 +181,77 @@ def test_pending_wildfire_is_checked_again_and_updated(w: World, database: Datab
     try:
         bot.poller.poll_all()
         settle(bot)
-        first = threads(w, database)["wildfire"]
-        assert len(first) == 1 and catalog.t("finding.pending") in first[0]
+        [first] = finding_messages(w, database)["wildfire"]
+        assert catalog.t("finding.pending") in first.rendered
         assert bot.investigator.run_once() is False  # the re-check is not due yet
-        dataset.seed(w.intel)  # the analysis finished
-        clock.advance(timedelta(minutes=6))
-        settle(bot)
-        clock.advance(timedelta(minutes=6))
-        settle(bot)
+        analysis_finishes(w, bot, clock)
     finally:
         bot.stop()
-    second = threads(w, database)["wildfire"]
-    assert len(second) == 2
-    assert catalog.t("finding.pending") not in second[1]
-    assert sc.WILDFIRE_C2_DOMAIN in second[1]
+    [ready] = finding_messages(w, database)["wildfire"]  # the same reply, edited once
+    assert (ready.ts, ready.edits) == (first.ts, 1)
+    assert catalog.t("finding.pending") not in ready.rendered
+    assert sc.WILDFIRE_C2_DOMAIN in ready.rendered
+    assert [c["ts"] for c in w.slack.calls_to("chat.update")].count(first.ts) == 1
     with database.session() as session:
         row = next(iter(alerts.all_for_rule(session, "wildfire")))
         assert "recheck" not in row.facts
+
+
+def test_a_pending_finding_asked_for_is_edited_too(w: World, database: Database) -> None:
+    w.intel.add_file(sc.WILDFIRE_SHA256, 42, 59, wildfire_verdict=-100)
+    clock = FakeClock()
+    bot = make_bot(w, database, clock)
+    catalog = Catalog("en")
+    try:
+        bot.poller.poll_all()
+        settle(bot)
+        with database.session() as session:
+            alert_id = next(iter(alerts.all_for_rule(session, "wildfire"))).id
+        assert bot.investigator.investigate_alert(alert_id, actor="U0ALICE").pending
+        settle(bot)
+        pending = finding_messages(w, database)["wildfire"]
+        assert len(pending) == 2
+        assert all(catalog.t("finding.pending") in m.rendered for m in pending)
+        analysis_finishes(w, bot, clock)
+    finally:
+        bot.stop()
+    ready = finding_messages(w, database)["wildfire"]
+    assert [(m.ts, m.edits) for m in ready] == [(m.ts, 1) for m in pending]
+    assert all(catalog.t("finding.pending") not in m.rendered for m in ready)
+    assert all(sc.WILDFIRE_C2_DOMAIN in m.rendered for m in ready)
+
+
+@pytest.mark.parametrize("lost", ["deleted in Slack", "refused by Slack"])
+def test_a_ready_finding_with_no_reply_to_edit_is_posted_as_a_new_one(
+    w: World, database: Database, lost: str
+) -> None:
+    w.intel.add_file(sc.WILDFIRE_SHA256, 42, 59, wildfire_verdict=-100)
+    clock = FakeClock()
+    bot = make_bot(w, database, clock)
+    catalog = Catalog("en")
+    try:
+        bot.poller.poll_all()
+        settle(bot)
+        [first] = finding_messages(w, database)["wildfire"]
+        w.slack.delete_message(CHANNEL, first.ts)
+        if lost == "refused by Slack":  # as if Slack had refused the pending reply for good
+            with database.session() as session:
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.slack_ts == first.ts)
+                    .values(state="failed", slack_ts=None, last_error="slack: invalid_blocks")
+                )
+        analysis_finishes(w, bot, clock)
+    finally:
+        bot.stop()
+    [ready] = finding_messages(w, database)["wildfire"]
+    assert ready.ts != first.ts and ready.edits == 0
+    assert catalog.t("finding.pending") not in ready.rendered
+    assert sc.WILDFIRE_C2_DOMAIN in ready.rendered
+    tried = [c["ts"] for c in w.slack.calls_to("chat.update")].count(first.ts)
+    assert tried == (1 if lost == "deleted in Slack" else 0)
+    with database.session() as session:
+        assert outbox.counts(session).get("pending", 0) == 0
 
 
 def test_a_lost_claim_is_retried_and_investigate_alert_posts_again(

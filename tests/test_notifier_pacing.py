@@ -174,6 +174,46 @@ def test_replies_go_as_soon_as_the_bucket_refills_when_no_parent_comes(
     assert [t - start for t, _, _ in client.posted] == pytest.approx([2, 3, 4])
 
 
+def _raw(text: str) -> dict[str, Any]:
+    return {"type": RAW, "text": text, "blocks": []}
+
+
+def test_reply_edits_take_no_token_and_never_overtake_their_reply(w: World, bot: PanBot) -> None:
+    ticker = Ticker()
+    client = timed_client(w, ticker)
+    bot.poller.poll_all()
+    sender = notifier(bot, client, burst=2, ticker=ticker)
+    sender.drain()  # five parents: the bucket is empty
+    first, second = alert_ids(bot.db)[:2]
+    with bot.db.session() as s:
+        for alert_id in (first, second):
+            outbox.enqueue_reply(s, alert_id, _raw(f"asked {alert_id}"), f"ask:{alert_id}")
+            outbox.enqueue_edit(s, alert_id, f"ask:{alert_id}", _raw(f"answered {alert_id}"))
+    client.posted.clear()
+
+    assert sender.drain() == 4  # each reply waited for a token; each edit, for its reply
+    assert [text for _, _, text in client.posted] == [f"asked {first}", f"asked {second}"]
+    replies = [w.slack.replies(CHANNEL, w.slack.parents(CHANNEL)[i].ts) for i in (0, 1)]
+    assert [(r.text, r.edits) for [r] in replies] == [
+        (f"answered {first}", 1),
+        (f"answered {second}", 1),
+    ]
+
+    naps = len(ticker.slept)
+    with bot.db.session() as s:
+        for n in range(3):
+            for alert_id in (first, second):
+                outbox.enqueue_edit(s, alert_id, f"ask:{alert_id}", _raw(f"again {alert_id} {n}"))
+    assert sender.drain() == 6
+    assert len(ticker.slept) == naps  # not one wait: a chat.update spends no channel token
+    assert len(client.posted) == 2
+    replies = [w.slack.replies(CHANNEL, w.slack.parents(CHANNEL)[i].ts) for i in (0, 1)]
+    assert [(r.text, r.edits) for [r] in replies] == [
+        (f"again {first} 2", 4),
+        (f"again {second} 2", 4),
+    ]
+
+
 def test_burst_1_is_strict_one_post_a_second(w: World, bot: PanBot) -> None:
     ticker = Ticker()
     client = timed_client(w, ticker)

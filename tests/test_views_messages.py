@@ -40,6 +40,7 @@ from bot.views import (
     status_view,
     thread_note,
 )
+from bot.views.thread import IsolationOutcome
 from investigations.finding import Fact, Message, SourceResult, SourceStatus
 from tests.test_views_support import (
     HOSTILE,
@@ -437,6 +438,85 @@ def test_isolation_retry(catalog: Catalog) -> None:
     assert_valid_message(message)
     assert action_ids(message.blocks) == ["approve_isolation"]
     assert buttons(message.blocks)[0]["value"] == "12"
+    assert "connection refused" in message.text
+
+
+def _decided(catalog: Catalog, outcome: IsolationOutcome) -> str:
+    message = isolation_approval_prompt(
+        12,
+        3,
+        "U0REQ",
+        "beaconing <@UEVIL1>",
+        24,
+        ["U0APP"],
+        catalog,
+        ip="10.0.0.5",
+        outcome=outcome,
+    )
+    assert_valid_message(message)
+    assert action_ids(message.blocks) == []  # decided: the buttons are gone
+    text = _all_text(message.blocks)
+    assert "&lt;@UEVIL1&gt;" in text and "<@U0REQ>" in text  # the request stays readable
+    assert message.text in text
+    return text
+
+
+def test_isolation_prompt_once_approved_applied_and_released(catalog: Catalog) -> None:
+    later = NOW + timedelta(minutes=2)
+    outcome = IsolationOutcome(
+        "released",
+        decided_by="U0APP",
+        decided_at=NOW,
+        applied_at=later,
+        released_by="panbot",
+        released_at=later + timedelta(hours=24),
+    )
+    text = _decided(catalog, outcome)
+    approved = catalog.t(
+        "isolation.outcome.approved",
+        host="10.0.0.5",
+        approver="<@U0APP>",
+        at="2026-11-25 10:00 UTC",
+    )
+    assert approved in text
+    assert catalog.t("isolation.outcome.applied", at="2026-11-25 10:02 UTC") in text
+    released = catalog.t(
+        "isolation.outcome.released", by=catalog.t("common.panbot"), at="2026-11-26 10:02 UTC"
+    )
+    assert released in text
+
+
+def test_isolation_prompt_once_rejected_or_failed(catalog: Catalog) -> None:
+    rejected = _decided(catalog, IsolationOutcome("rejected", decided_by="U0APP", decided_at=NOW))
+    assert ":no_entry:" in rejected
+    assert (
+        catalog.t(
+            "isolation.outcome.rejected",
+            host="10.0.0.5",
+            approver="<@U0APP>",
+            at="2026-11-25 10:00 UTC",
+        )
+        in rejected
+    )
+    failed = _decided(
+        catalog,
+        IsolationOutcome("apply_failed", decided_by="U0APP", decided_at=NOW, last_error="<x> down"),
+    )
+    assert catalog.t("isolation.outcome.apply_failed", reason="&lt;x&gt; down") in failed
+    # A request still waiting keeps its buttons, with or without an outcome given.
+    waiting = isolation_approval_prompt(
+        1, 1, "U0REQ", "r", None, [], catalog, outcome=IsolationOutcome("requested")
+    )
+    assert action_ids(waiting.blocks) == ["approve_isolation", "reject_isolation"]
+    unknown = _decided(catalog, IsolationOutcome("approved"))  # who and when not recorded
+    assert catalog.t("triage.isolation.approved", host="10.0.0.5") in unknown
+
+
+def test_isolation_retry_once_settled(catalog: Catalog) -> None:
+    message = isolation_retry(12, 3, "connection refused", catalog, settled=True)
+    assert_valid_message(message)
+    assert action_ids(message.blocks) == []
+    assert catalog.t("isolation.retry_settled") in _all_text(message.blocks)
     assert "connection refused" in message.text
 
 

@@ -201,6 +201,16 @@ class FakeSlack:
                 return m
         raise KeyError((channel, ts))
 
+    def delete_message(self, channel: str, ts: str) -> Message:
+        """Delete a message as a person in Slack's client may: later calls no longer find it.
+
+        A deleted thread reply is gone; `chat.update` of it answers `message_not_found`.
+        """
+        with self._ws.changed:
+            removed = self._ws.remove_message(channel, ts)
+            self._ws.changed.notify_all()
+        return removed
+
     @property
     def ephemerals(self) -> list[Ephemeral]:
         """Every `chat.postEphemeral`, in order."""

@@ -222,6 +222,13 @@ class Workspace:
             raise SlackError("message_not_found")
         return self.messages[index]
 
+    def remove_message(self, channel: str, ts: str) -> Message:
+        """Delete a stored message, as a person may in Slack; fail as Slack does if absent."""
+        removed = self.get_message(channel, ts)
+        self.messages.remove(removed)
+        self.message_index = {(m.channel, m.ts): i for i, m in enumerate(self.messages)}
+        return removed
+
     def replace_message(self, message: Message, **changes: Any) -> Message:
         """Apply an edit to a stored message and return the new version."""
         new = replace(message, edits=message.edits + 1, **changes)

@@ -15,6 +15,11 @@ registered-ip` before it counts as applied. Approved requests waiting for the
 firewall are applied right after the approval and again by the triage job, so a
 crash in between loses nothing; applying twice is harmless (the firewall ignores a
 repeat registration) and only one of the two records the outcome.
+
+The approval prompt is one thread reply drawn from the request's state whenever it is
+sent, and every move of the request queues an edit of it (`show`): once decided it
+shows who decided and when instead of its buttons. A failed tag's retry offer is a
+reply of the same kind, edited when the request stops waiting for a retry.
 """
 
 from __future__ import annotations
@@ -23,10 +28,10 @@ import ipaddress
 import logging
 from datetime import datetime, timedelta
 
+from bot.rendering import isolation_prompt_payload, isolation_retry_payload
 from bot.triage.payloads import IsolationForm, Press
-from bot.triage.service import DONE, Answer, Triage, note, record, rendered
+from bot.triage.service import DONE, Answer, Triage, note, record
 from bot.views import alert as buttons
-from bot.views.thread import isolation_approval_prompt, isolation_retry
 from investigations.panos.errors import PanosError
 from storage import Session, outbox, triage
 from storage.alerts import CLOSED
@@ -55,6 +60,31 @@ def firewall_mode(t: Triage) -> bool:
     return t.settings.isolation_mode == "firewall-tag"
 
 
+def prompt_key(request_id: int) -> str:
+    """The outbox dedupe key of a request's approval prompt (what its edits name)."""
+    return f"isolation:{request_id}:prompt"
+
+
+def retry_key_base(request_id: int) -> str:
+    """The numbered outbox keys of a request's retry offers start with this."""
+    return f"isolation:{request_id}:retry"
+
+
+def show(s: Session, target: Isolation, *, retries: bool = False) -> None:
+    """Queue edits that redraw the request's prompt (and, with `retries`, its retry offers).
+
+    Called in the transaction that moved the request: an edit is drawn when it is sent,
+    from the state then, so a later move only adds edits and never leaves one stale. A
+    request from before prompts were drawn this way has no prompt row: nothing to edit.
+    """
+    replies = [outbox.by_key(s, prompt_key(target.id))]
+    if retries:
+        replies += outbox.numbered(s, retry_key_base(target.id))
+    for reply in replies:
+        if reply is not None and reply.dedupe_key is not None:
+            outbox.enqueue_edit(s, target.alert_id, reply.dedupe_key, reply.payload)
+
+
 def request(t: Triage, form: IsolationForm) -> Answer:
     """Record a new request for the alert's host (one in play per host) and ask approvers."""
     now = t.clock()
@@ -79,15 +109,13 @@ def request(t: Triage, form: IsolationForm) -> Answer:
             active = triage.active_isolation(s, ip=alert.host)
             by, at = (active.requested_by, active.requested_at) if active else (None, None)
             return t.already(buttons.REQUEST_ISOLATION, by, at)
-        prompt = isolation_approval_prompt(
-            alert.id,
+        prompt = isolation_prompt_payload(
             request_id,
-            form.user,
-            form.reason,
-            form.duration_hours,
-            t.permissions.approvers,
-            t.catalog,
             ip=alert.host,
+            requester=form.user,
+            reason=form.reason,
+            hours=form.duration_hours,
+            approvers=t.permissions.approvers,
         )
         detail: dict[str, object] = {"reason": form.reason, "request": request_id}
         if form.duration_hours:
@@ -100,7 +128,8 @@ def request(t: Triage, form: IsolationForm) -> Answer:
             host=alert.host,
             at=now,
             detail=detail,
-            note=rendered(prompt),
+            note=prompt,
+            note_key=prompt_key(request_id),
         )
     return DONE
 
@@ -143,6 +172,7 @@ def approve(t: Triage, press: Press) -> Answer:
                 detail={"request": target.id},
                 note=note("note.isolation_retrying", by=press.user, host=target.ip),
             )
+            show(s, target, retries=True)
         else:
             current = triage.isolation(s, target.id)
             by, at = (current.decided_by, current.decided_at) if current else (None, None)
@@ -167,6 +197,7 @@ def _approved(t: Triage, s: Session, target: Isolation, approver: str, now: date
         detail={"request": target.id, "mode": t.settings.isolation_mode},
         note=note("note.isolation_approved", host=target.ip, approver=approver),
     )
+    show(s, target)
     if not firewall_mode(t):
         # Request-only: the decision is the record; the host is disconnected by hand.
         triage.set_isolated(s, target.ip, now, _until(now, target.duration_hours))
@@ -196,6 +227,7 @@ def reject(t: Triage, press: Press) -> Answer:
             detail={"request": target.id},
             note=note("note.isolation_rejected", host=target.ip, approver=press.user),
         )
+        show(s, target)
     return DONE
 
 
@@ -232,6 +264,7 @@ def release(t: Triage, press: Press) -> Answer:
             detail={"request": target.id},
             note=note("note.isolation_released", host=target.ip, by=press.user),
         )
+        show(s, target, retries=True)
     return DONE
 
 
@@ -286,6 +319,7 @@ def apply(t: Triage, target: Isolation) -> None:
                 detail={"request": target.id, "tag": tag, "timeout_seconds": timeout},
                 note=note("note.isolation_applied", tag=tag, host=target.ip),
             )
+            show(s, target)
             return
         current = triage.isolation(s, target.id)
     if current is not None and current.state == RELEASED:
@@ -301,7 +335,6 @@ def _failed(t: Triage, target: Isolation, reason: str) -> None:
     with t.change() as s:
         if not triage.move_isolation(s, target.id, (APPROVED,), APPLY_FAILED, last_error=reason):
             return
-        retry = isolation_retry(target.alert_id, target.id, reason, t.catalog)
         record(
             s,
             actor=PANBOT,
@@ -310,8 +343,10 @@ def _failed(t: Triage, target: Isolation, reason: str) -> None:
             host=target.ip,
             at=now,
             detail={"request": target.id, "error": reason},
-            note=rendered(retry),
         )
+        retry = isolation_retry_payload(target.id, reason)
+        outbox.enqueue_numbered_reply(s, target.alert_id, retry, retry_key_base(target.id))
+        show(s, target)
 
 
 def expire(t: Triage) -> bool:
@@ -344,5 +379,6 @@ def expire(t: Triage) -> bool:
                     "note.isolation_expired", host=target.ip, hours=target.duration_hours or 0
                 ),
             )
+            show(s, target)
         done = True
     return done

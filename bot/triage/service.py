@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import BotContext
 from bot.i18n import Catalog
-from bot.rendering import message_payload, note_payload
+from bot.rendering import note_payload
 from bot.triage.permissions import Permission, Permissions, slack_group_reader
 from bot.views.commands import already_done, error_message, refusal
 from bot.views.model import SlackMessage
@@ -119,15 +119,19 @@ def record(
     host: str | None,
     at: datetime,
     note: dict[str, Any] | None = None,
+    note_key: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Audit the change, refresh the alert's parent, and post a note in its thread."""
+    """Audit the change, refresh the alert's parent, and post a note in its thread.
+
+    `note_key` names the note in the outbox, for a note that is edited later.
+    """
     audit.record(
         session, actor=actor, action=action, alert_id=alert_id, host=host, detail=detail, at=at
     )
     refresh(session, alert_id)
     if note is not None:
-        outbox.enqueue_reply(session, alert_id, note)
+        outbox.enqueue_reply(session, alert_id, note, dedupe_key=note_key)
 
 
 def refresh(session: Session, alert_id: int) -> None:
@@ -144,8 +148,3 @@ def refresh(session: Session, alert_id: int) -> None:
 def note(key: str, **params: str | int | float) -> dict[str, Any]:
     """A thread note's outbox payload."""
     return note_payload(key, **params)
-
-
-def rendered(message: SlackMessage) -> dict[str, Any]:
-    """A pre-rendered thread message's outbox payload (prompts with buttons)."""
-    return message_payload(message)
