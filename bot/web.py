@@ -53,8 +53,8 @@ MAX_QUEUED_PRESSES = 2_000
 # Presses answered are held on the event loop until none has come for PRESS_QUIET
 # seconds (at most PRESS_HOLD after the first), then handed to the pool together. Work
 # started at once competes for the GIL and the CPU with the answers still to write
-# (docs/performance.md: 50 presses at once, p99 of the answers 95 → 42 ms, medians of 7
-# interleaved runs). Held this briefly, the wave is answered first and its work starts
+# (docs/performance.md: 50 presses at once on PostgreSQL, p99 of the answers 84 → 25 ms,
+# medians of 15 interleaved runs). Held this briefly, the wave is answered first and its work starts
 # a few milliseconds later, unseen by the people pressing: their answer comes through
 # response_url, after the work.
 PRESS_QUIET = 0.005
