@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,10 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import Database, alerts, outbox
-from storage.alerts import NewAlert
 from storage.models import OutboxRow
-
-T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+from tests.storage_support import T0, spyware_alert
 
 Row = tuple[str, int | str | None, str | None, str, dict[str, Any], int, str | None]
 Batch = Callable[[Session, Sequence[tuple[str, int]]], list[bool]]
@@ -24,24 +22,7 @@ def _alerts(database: Database, n: int) -> list[int]:
     with database.session() as s:
         created = alerts.create_many(
             s,
-            [
-                NewAlert(
-                    "spyware",
-                    f"k{i}",
-                    f"10.0.0.{i + 1}",
-                    "203.0.113.9",
-                    "critical",
-                    "C2",
-                    "13200",
-                    "fw",
-                    T0,
-                    T0,
-                    1,
-                    {},
-                    "C123",
-                )
-                for i in range(n)
-            ],
+            [spyware_alert(f"k{i}", host=f"10.0.0.{i + 1}", facts={}) for i in range(n)],
         )
     return [created[f"k{i}"] for i in range(n)]
 

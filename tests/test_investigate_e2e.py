@@ -162,6 +162,20 @@ def test_a_failing_source_is_named_and_the_rest_still_posts(w: World, database: 
     assert dataset.IE_CVE in vulnerability
 
 
+def wildfire_still_analysing(w: World, database: Database) -> tuple[PanBot, FakeClock]:
+    """A bot on its own clock that has polled and posted while WildFire still analyses."""
+    w.intel.add_file(sc.WILDFIRE_SHA256, 42, 59, wildfire_verdict=-100)
+    clock = FakeClock()
+    bot = make_bot(w, database, clock)
+    try:
+        bot.poller.poll_all()
+        settle(bot)
+    except BaseException:
+        bot.stop()
+        raise
+    return bot, clock
+
+
 def analysis_finishes(w: World, bot: PanBot, clock: FakeClock) -> None:
     """WildFire's verdict arrives; the re-check falls due (twice over) and runs."""
     dataset.seed(w.intel)
@@ -174,13 +188,9 @@ def analysis_finishes(w: World, bot: PanBot, clock: FakeClock) -> None:
 def test_pending_wildfire_is_checked_again_and_its_reply_edited(
     w: World, database: Database
 ) -> None:
-    w.intel.add_file(sc.WILDFIRE_SHA256, 42, 59, wildfire_verdict=-100)
-    clock = FakeClock()
-    bot = make_bot(w, database, clock)
+    bot, clock = wildfire_still_analysing(w, database)
     catalog = Catalog("en")
     try:
-        bot.poller.poll_all()
-        settle(bot)
         [first] = finding_messages(w, database)["wildfire"]
         assert catalog.t("finding.pending") in first.rendered
         assert bot.investigator.run_once() is False  # the re-check is not due yet
@@ -198,13 +208,9 @@ def test_pending_wildfire_is_checked_again_and_its_reply_edited(
 
 
 def test_a_pending_finding_asked_for_is_edited_too(w: World, database: Database) -> None:
-    w.intel.add_file(sc.WILDFIRE_SHA256, 42, 59, wildfire_verdict=-100)
-    clock = FakeClock()
-    bot = make_bot(w, database, clock)
+    bot, clock = wildfire_still_analysing(w, database)
     catalog = Catalog("en")
     try:
-        bot.poller.poll_all()
-        settle(bot)
         with database.session() as session:
             alert_id = next(iter(alerts.all_for_rule(session, "wildfire"))).id
         assert bot.investigator.investigate_alert(alert_id, actor="U0ALICE").pending
@@ -225,13 +231,9 @@ def test_a_pending_finding_asked_for_is_edited_too(w: World, database: Database)
 def test_a_ready_finding_with_no_reply_to_edit_is_posted_as_a_new_one(
     w: World, database: Database, lost: str
 ) -> None:
-    w.intel.add_file(sc.WILDFIRE_SHA256, 42, 59, wildfire_verdict=-100)
-    clock = FakeClock()
-    bot = make_bot(w, database, clock)
+    bot, clock = wildfire_still_analysing(w, database)
     catalog = Catalog("en")
     try:
-        bot.poller.poll_all()
-        settle(bot)
         [first] = finding_messages(w, database)["wildfire"]
         w.slack.delete_message(CHANNEL, first.ts)
         if lost == "refused by Slack":  # as if Slack had refused the pending reply for good

@@ -8,34 +8,18 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot.notifier import EDIT_WAIT, edit_retry_at, edit_route
 from storage import Database, Session, alerts, outbox
-from storage.alerts import NewAlert
 from storage.models import OutboxRow
-
-T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+from tests.storage_support import T0, spyware_alert
 
 
 def _alert(session: Session) -> int:
-    new = NewAlert(
-        "spyware",
-        "k",
-        "10.0.0.5",
-        "203.0.113.9",
-        "critical",
-        "C2",
-        "13200",
-        "fw",
-        T0,
-        T0,
-        1,
-        {"threat_name": "C2"},
-        "C123",
-    )
+    new = spyware_alert()
     return alerts.create(session, new).id
 
 

@@ -7,10 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import Database, alerts, audit, cursors, events, leases, outbox
-from storage.alerts import NewAlert
 from storage.models import AuditRow
-
-T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+from tests.storage_support import T0, spyware_alert
 
 
 def _event(seqno: int, serial: str = "0079", at: datetime = T0) -> events.NewEvent:
@@ -18,25 +16,7 @@ def _event(seqno: int, serial: str = "0079", at: datetime = T0) -> events.NewEve
 
 
 def _alert(session: object, key: str = "k", first: datetime = T0) -> int:
-    row = alerts.create(
-        session,  # type: ignore[arg-type]
-        NewAlert(
-            "spyware",
-            key,
-            "10.0.0.5",
-            "203.0.113.9",
-            "critical",
-            "C2",
-            "13200",
-            "fw",
-            first,
-            first,
-            1,
-            {"threat_name": "C2"},
-            "C123",
-        ),
-    )
-    return row.id
+    return alerts.create(session, spyware_alert(key, first=first)).id  # type: ignore[arg-type]
 
 
 def test_events_insert_once_per_serial_log_type_seqno(database: Database) -> None:
