@@ -6,11 +6,11 @@ on a listener (FACTS.md).
 Button presses take a shorter road. Slack ignores the body of the answer to a
 `block_actions` payload, so once its signature is checked the press is answered 200 on
 the event loop and Bolt dispatches it on the press pool, once the presses arriving
-together have all been answered. Waiting for Bolt instead
-(middleware, a listener thread, an ack polled every 10 ms) puts every earlier press's
-work in front of the answer: under 50 presses at once that was seconds, against the 3 s
-Slack allows. Everything whose answer carries something (slash commands, modal
-submissions, options) still goes through Bolt before it is answered.
+together have all been answered. Waiting for Bolt instead (middleware, a listener
+thread, an ack polled every 10 ms) puts every earlier press's work in front of the
+answer: under 50 presses at once that was seconds, against the 3 s Slack allows.
+Everything whose answer carries something (slash commands, modal submissions, options)
+still goes through Bolt before it is answered.
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ MAX_QUEUED_PRESSES = 2_000
 # seconds (at most PRESS_HOLD after the first), then handed to the pool together. Work
 # started at once competes for the GIL and the CPU with the answers still to write
 # (docs/performance.md: 50 presses at once on PostgreSQL, p99 of the answers 84 → 25 ms,
-# medians of 15 interleaved runs). Held this briefly, the wave is answered first and its work starts
-# a few milliseconds later, unseen by the people pressing: their answer comes through
-# response_url, after the work.
+# medians of 15 interleaved runs). Held this briefly, the wave is answered first and
+# its work starts a few milliseconds later, unseen by the people pressing: their answer
+# comes through response_url, after the work.
 PRESS_QUIET = 0.005
 PRESS_HOLD = 0.05
 
