@@ -2,9 +2,10 @@
 
 Database work happens in short transactions before and after a playbook; the playbook
 itself (firewall and intel HTTP calls) runs outside any transaction. A WildFire finding
-still pending is looked at again later; when it is ready it replaces the pending
-finding in place (an edit of that reply), so the thread never keeps a stale "pending"
-verdict. Only when no pending reply is known is the ready finding posted as a new one.
+still pending is looked at again later; when it is ready, from the re-check or from an
+investigation someone asked for, it replaces the pending findings in place (edits of
+those replies), so the thread never keeps a stale "pending" verdict. A re-check's
+finding with no pending reply to replace is posted as a new one.
 """
 
 from __future__ import annotations
@@ -276,16 +277,19 @@ class Investigator:
         """Queue the finding, record the CVEs it found, and plan a re-check if it is pending.
 
         A finding asked for (no `key`) gets a numbered key, so that a re-check can find
-        it again if it is pending.
+        it again if it is pending. A ready one also replaces those still pending above
+        it: asked for before the re-check fell due, it ends the re-checks.
         """
         with self._db.session() as session:
             payload = finding_payload(finding)
             if key is None:
-                outbox.enqueue_numbered_reply(
+                key = outbox.enqueue_numbered_reply(
                     session, alert.alert_id, payload, asked_key_base(alert.alert_id)
                 )
             else:
                 outbox.enqueue_reply(session, alert.alert_id, payload, dedupe_key=key)
+            if not finding.pending:
+                replace_pending(session, alert.alert_id, payload, by=key)
             self._after_finding(session, alert, finding, attempts)
 
     def _queue_ready(self, alert: AlertFacts, finding: Finding, token: str) -> None:
@@ -297,12 +301,9 @@ class Investigator:
         alert_id = alert.alert_id
         payload = finding_payload(finding)
         with self._db.session() as session:
-            pending = pending_finding_keys(session, alert_id)
-            for target in pending:
-                key = f"{target}:ready:{token}"
-                outbox.enqueue_edit(session, alert_id, target, payload, dedupe_key=key)
-            if not pending:  # nothing to edit: say it in a reply of its own, as before
-                key = f"finding:{alert_id}:ready:{token}"
+            key = f"finding:{alert_id}:ready:{token}"
+            if not replace_pending(session, alert_id, payload, by=key):
+                # Nothing to edit: say it in a reply of its own, as before.
                 outbox.enqueue_reply(session, alert_id, payload, dedupe_key=key)
             self._after_finding(session, alert, finding, attempts=0)
 
@@ -316,6 +317,19 @@ class Investigator:
             investigation.set_recheck(session, alert.alert_id, next_at, attempts)
         else:
             investigation.clear_recheck(session, alert.alert_id)
+
+
+def replace_pending(session: Session, alert_id: int, payload: dict[str, Any], *, by: str) -> int:
+    """Queue an edit of each of the alert's pending finding replies into `payload`.
+
+    `by` names what the edits come from (a re-check, a finding asked for); with the
+    reply's own key it makes each edit's dedupe key, so the edits are queued once.
+    Return how many replies will be edited.
+    """
+    pending = pending_finding_keys(session, alert_id)
+    for target in pending:
+        outbox.enqueue_edit(session, alert_id, target, payload, dedupe_key=f"{target}:by:{by}")
+    return len(pending)
 
 
 def pending_finding_keys(session: Session, alert_id: int) -> list[str]:

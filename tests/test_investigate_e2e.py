@@ -227,6 +227,32 @@ def test_a_pending_finding_asked_for_is_edited_too(w: World, database: Database)
     assert all(sc.WILDFIRE_C2_DOMAIN in m.rendered for m in ready)
 
 
+def test_a_ready_finding_asked_for_replaces_the_pending_one(w: World, database: Database) -> None:
+    bot, clock = wildfire_still_analysing(w, database)
+    catalog = Catalog("en")
+    try:
+        [first] = finding_messages(w, database)["wildfire"]
+        assert catalog.t("finding.pending") in first.rendered
+        dataset.seed(w.intel)  # the analysis finishes before the re-check falls due
+        with database.session() as session:
+            alert_id = next(iter(alerts.all_for_rule(session, "wildfire"))).id
+        assert not bot.investigator.investigate_alert(alert_id, actor="U0ALICE").pending
+        settle(bot)
+        clock.advance(timedelta(minutes=30))  # no re-check is left to run
+        assert bot.investigator.run_once() is False
+        settle(bot)
+    finally:
+        bot.stop()
+    edited, asked = finding_messages(w, database)["wildfire"]
+    assert (edited.ts, edited.edits) == (first.ts, 1)
+    for message in (edited, asked):
+        assert catalog.t("finding.pending") not in message.rendered
+        assert sc.WILDFIRE_C2_DOMAIN in message.rendered
+    with database.session() as session:
+        row = alerts.get(session, alert_id)
+        assert row is not None and "recheck" not in row.facts
+
+
 @pytest.mark.parametrize("lost", ["deleted in Slack", "refused by Slack"])
 def test_a_ready_finding_with_no_reply_to_edit_is_posted_as_a_new_one(
     w: World, database: Database, lost: str
