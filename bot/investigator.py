@@ -288,7 +288,7 @@ class Investigator:
                 )
             else:
                 outbox.enqueue_reply(session, alert.alert_id, payload, dedupe_key=key)
-            if not finding.pending:
+            if not finding.pending and alert.rule in RECHECKED_RULES:  # none pend elsewhere
                 replace_pending(session, alert.alert_id, payload, by=key)
             self._after_finding(session, alert, finding, attempts)
 
